@@ -1,0 +1,50 @@
+// The op table every backend implements (cpu = oracle + ORT GEMM engine, cuda = koffi/NVRTC/cuBLAS, null = records).
+// The model forward (src/nn) is written once against this interface. Shapes are row-major; fp32 compute.
+
+export interface DeviceTensor {
+  readonly shape: readonly number[];
+}
+
+export interface RoutingResult {
+  /** [tokens, k] expert index per token and slot. */
+  experts: Int32Array;
+  /** [tokens, k] routing weight per token and slot (renormalised when asked). */
+  weights: Float32Array;
+}
+
+export interface Ops<T extends DeviceTensor = DeviceTensor> {
+  readonly device: string;
+  /** Host fp32 → device tensor (weights are uploaded once per block and released after). */
+  upload(data: Float32Array, shape: number[]): Promise<T>;
+  download(x: T): Promise<Float32Array>;
+  free(x: T): void;
+
+  /** table: [V, D], ids: [S] → [S, D] */
+  embedding(table: T, ids: Int32Array): Promise<T>;
+  /** x: [S, D], w: [D] → [S, D]; y = x / sqrt(mean(x²) + eps) · w */
+  rmsnorm(x: T, w: T, eps: number): Promise<T>;
+  /** x: [S, K], w: [N, K] (HF layout), bias: [N] → [S, N] = x · wᵀ + bias */
+  linear(x: T, w: T, bias?: T): Promise<T>;
+  /** x: [S, H·Dh] rotate-half RoPE (Llama layout) at positions 0..S-1 → new tensor */
+  rope(x: T, heads: number, headDim: number, theta: number): Promise<T>;
+  /** q: [S, H·Dh], k, v: [S, KH·Dh] → [S, H·Dh]; causal, grouped-query, softmax scale 1/√Dh */
+  attention(q: T, k: T, v: T, heads: number, kvHeads: number, headDim: number): Promise<T>;
+  /** silu(gate) ⊙ up, both [S, F] → [S, F] */
+  swiglu(gate: T, up: T): Promise<T>;
+  /** a + b, same shape */
+  add(a: T, b: T): Promise<T>;
+  /** logits: [S, E] → softmax, top-k per row, optional renormalisation of the k weights (transformers' order) */
+  route(logits: T, k: number, renormalize: boolean): Promise<RoutingResult>;
+  /** x: [S, D], rows: [R] → [R, D] */
+  gatherRows(x: T, rows: Int32Array): Promise<T>;
+  /** out[rows[r]] += scale[r] · y[r]; out: [S, D] (updated in place), y: [R, D] */
+  scatterAddRows(out: T, y: T, rows: Int32Array, scale: Float32Array): Promise<void>;
+  /** sigmoid(x · wᵀ) as a per-row gate multiplied into y: x [S,D], w [1,D], y [S,F] → [S,F] */
+  sigmoidGate(x: T, w: T, y: T): Promise<T>;
+  /** zeros [S, D] */
+  zeros(shape: number[]): Promise<T>;
+  /** Fused lm_head + cross-entropy: h: [S, D], w: [V, D], targets: [S] → per-token NLL [S] (full logits stay on the device). */
+  nll(h: T, w: T, targets: Int32Array): Promise<Float32Array>;
+  /** Release per-run resources (sessions, contexts). */
+  dispose(): Promise<void>;
+}
