@@ -25,10 +25,11 @@ export interface Ops<T extends DeviceTensor = DeviceTensor> {
   rmsnorm(x: T, w: T, eps: number): Promise<T>;
   /** x: [S, K], w: [N, K] (HF layout), bias: [N] → [S, N] = x · wᵀ + bias */
   linear(x: T, w: T, bias?: T): Promise<T>;
-  /** x: [S, H·Dh] rotate-half RoPE (Llama layout) at positions 0..S-1 → new tensor */
-  rope(x: T, heads: number, headDim: number, theta: number): Promise<T>;
-  /** q: [S, H·Dh], k, v: [S, KH·Dh] → [S, H·Dh]; causal, grouped-query, softmax scale 1/√Dh */
-  attention(q: T, k: T, v: T, heads: number, kvHeads: number, headDim: number): Promise<T>;
+  /** x: [W·L, H·Dh] holding W windows of L tokens; rotate-half RoPE (Llama layout), row r at position r mod L → new tensor */
+  rope(x: T, heads: number, headDim: number, theta: number, windowLen: number): Promise<T>;
+  /** q: [W·L, H·Dh], k, v: [W·L, KH·Dh] → [W·L, H·Dh]; each window of L rows attends causally within itself only;
+   *  grouped-query (head h uses kv head ⌊h·KH/H⌋), softmax scale 1/√Dh */
+  attention(q: T, k: T, v: T, heads: number, kvHeads: number, headDim: number, windowLen: number): Promise<T>;
   /** silu(gate) ⊙ up, both [S, F] → [S, F] */
   swiglu(gate: T, up: T): Promise<T>;
   /** a + b, same shape */

@@ -1,0 +1,83 @@
+// One decoder layer's forward (Llama / Mistral / Qwen2 dense, Mixtral / Qwen2-MoE sparse) against the Ops table.
+// x: [W·L, D] (W windows of L tokens) → [W·L, D]
+
+import type { ModelSpec } from "../model/config.js";
+import type { DeviceTensor, Ops } from "../runtime/ops.js";
+import type { LayerTensors, Mlp } from "./layer-weights.js";
+
+async function mlpForward<T extends DeviceTensor>(ops: Ops<T>, m: Mlp<T>, x: T): Promise<T> {
+  const g = await ops.linear(x, m.gate);
+  const u = await ops.linear(x, m.up);
+  const h = await ops.swiglu(g, u);
+  ops.free(g);
+  ops.free(u);
+  const y = await ops.linear(h, m.down);
+  ops.free(h);
+  return y;
+}
+
+async function attentionBlock<T extends DeviceTensor>(ops: Ops<T>, spec: ModelSpec, l: LayerTensors<T>, x: T, L: number): Promise<T> {
+  const { heads: H, kvHeads: KH, headDim: Dh, ropeTheta } = spec;
+  const q0 = await ops.linear(x, l.q, l.qBias);
+  const k0 = await ops.linear(x, l.k, l.kBias);
+  const v = await ops.linear(x, l.v, l.vBias);
+  const q = await ops.rope(q0, H, Dh, ropeTheta, L);
+  const k = await ops.rope(k0, KH, Dh, ropeTheta, L);
+  ops.free(q0);
+  ops.free(k0);
+  const a = await ops.attention(q, k, v, H, KH, Dh, L);
+  for (const z of [q, k, v]) ops.free(z);
+  const o = await ops.linear(a, l.o);
+  ops.free(a);
+  return o;
+}
+
+/** Sparse MoE: softmax top-k routing (router in full precision), each expert on its tokens, weighted scatter-add. */
+async function moeBlock<T extends DeviceTensor>(ops: Ops<T>, spec: ModelSpec, l: LayerTensors<T>, x: T): Promise<T> {
+  const moe = spec.moe!;
+  const S = x.shape[0]!;
+  const logits = await ops.linear(x, l.router!);
+  const { experts, weights } = await ops.route(logits, moe.topK, moe.normTopK);
+  ops.free(logits);
+  let out = await ops.zeros([S, spec.hidden]);
+  for (let e = 0; e < moe.experts; e++) {
+    const rows: number[] = [];
+    const scale: number[] = [];
+    for (let i = 0; i < experts.length; i++) {
+      if (experts[i] === e) {
+        rows.push(Math.floor(i / moe.topK));
+        scale.push(weights[i]!);
+      }
+    }
+    if (rows.length === 0) continue;
+    const idx = Int32Array.from(rows);
+    const xe = await ops.gatherRows(x, idx);
+    const y = await mlpForward(ops, l.experts![e]!, xe);
+    await ops.scatterAddRows(out, y, idx, Float32Array.from(scale));
+    ops.free(xe);
+    ops.free(y);
+  }
+  if (l.shared) {
+    const s0 = await mlpForward(ops, l.shared, x);
+    const s = l.sharedGate ? await ops.sigmoidGate(x, l.sharedGate, s0) : s0;
+    const sum = await ops.add(out, s);
+    for (const z of new Set([out, s0, s])) ops.free(z);
+    out = sum;
+  }
+  return out;
+}
+
+export async function layerForward<T extends DeviceTensor>(ops: Ops<T>, spec: ModelSpec, l: LayerTensors<T>, x: T, windowLen: number): Promise<T> {
+  const xn = await ops.rmsnorm(x, l.inputNorm, spec.rmsEps);
+  const attn = await attentionBlock(ops, spec, l, xn, windowLen);
+  ops.free(xn);
+  const h = await ops.add(x, attn);
+  ops.free(attn);
+  const hn = await ops.rmsnorm(h, l.postNorm, spec.rmsEps);
+  const m = l.mlp ? await mlpForward(ops, l.mlp, hn) : await moeBlock(ops, spec, l, hn);
+  ops.free(hn);
+  const y = await ops.add(h, m);
+  ops.free(h);
+  ops.free(m);
+  return y;
+}
