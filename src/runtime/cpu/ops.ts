@@ -2,8 +2,8 @@
 // lm_head+NLL run through onnxruntime's fp32 CPU kernels (src/runtime/cpu/engine) — same math, ~100x faster.
 
 import type { DeviceTensor, Ops, RoutingResult } from "../ops.js";
-import { attentionF32, linearF32, nllF32, releaseEngine } from "./engine/ort-engine.js";
-import { add, rmsnorm, rope, sigmoidGate, swiglu } from "./reference/elementwise.js";
+import { attentionF32, linearF32, nllF32, releaseEngine, swigluF32 } from "./engine/ort-engine.js";
+import { add, rmsnorm, rope, sigmoidGate } from "./reference/elementwise.js";
 import { embedding, gatherRows, route, scatterAddRows } from "./reference/routing.js";
 
 export class CpuTensor implements DeviceTensor {
@@ -18,6 +18,8 @@ export class CpuTensor implements DeviceTensor {
     return this.shape.length > 1 ? this.shape[this.shape.length - 1]! : 1;
   }
 }
+
+const NLL_ROWS = 256;
 
 const t = (data: Float32Array, shape: number[]) => new CpuTensor(data, shape);
 
@@ -72,7 +74,7 @@ export class CpuOps implements Ops<CpuTensor> {
     return t(out, [rows, H * Dh]);
   }
   async swiglu(gate: CpuTensor, up: CpuTensor): Promise<CpuTensor> {
-    return t(swiglu(gate.data, up.data), [...gate.shape]);
+    return t(await swigluF32(gate.data, up.data), [...gate.shape]);
   }
   async add(a: CpuTensor, b: CpuTensor): Promise<CpuTensor> {
     return t(add(a.data, b.data), [...a.shape]);
@@ -93,7 +95,14 @@ export class CpuOps implements Ops<CpuTensor> {
     return t(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
   }
   async nll(h: CpuTensor, w: CpuTensor, targets: Int32Array): Promise<Float32Array> {
-    return nllF32(h.data, w.data, targets, h.rows, h.cols, w.rows);
+    // Row blocks keep the logits buffer at NLL_ROWS × vocab (8 MiB for vocab 8192), never [S, V].
+    const [S, D, V] = [h.rows, h.cols, w.rows];
+    const out = new Float32Array(S);
+    for (let r = 0; r < S; r += NLL_ROWS) {
+      const n = Math.min(NLL_ROWS, S - r);
+      out.set(await nllF32(h.data.subarray(r * D, (r + n) * D), w.data, targets.subarray(r, r + n), n, D, V), r);
+    }
+    return out;
   }
   async dispose(): Promise<void> {
     await releaseEngine();

@@ -2,7 +2,7 @@
 // Precision: plain fp32 MLAS kernels; no graph-level fusions that lower precision.
 
 import ort from "onnxruntime-node";
-import { attentionGraph, linearGraph, matmulGraph, nllGraph } from "./ort-graphs.js";
+import { attentionGraph, linearGraph, matmulGraph, nllGraph, swigluGraph } from "./ort-graphs.js";
 
 type Session = ort.InferenceSession;
 
@@ -63,6 +63,13 @@ export async function nllF32(h: Float32Array, w: Float32Array, targets: Int32Arr
   const t = new ort.Tensor("int64", BigInt64Array.from(targets, (x) => BigInt(x)), [S, 1]);
   const r = await s.run({ h: f32(h, [S, D]), w: f32(w, [V, D]), targets: t });
   return r.nll!.data as Float32Array;
+}
+
+/** silu(g) ⊙ u, elementwise over equal-length arrays */
+export async function swigluF32(g: Float32Array, u: Float32Array): Promise<Float32Array> {
+  const s = await session("swiglu", swigluGraph);
+  const r = await s.run({ g: f32(g, [g.length]), u: f32(u, [u.length]) });
+  return r.y!.data as Float32Array;
 }
 
 export async function releaseEngine(): Promise<void> {

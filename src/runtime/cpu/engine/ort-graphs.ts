@@ -74,3 +74,12 @@ export function nllGraph(): Uint8Array {
     [valueInfo("nll", FLOAT, ["S", 1])],
   );
 }
+
+/** silu(g) ⊙ u = g · sigmoid(g) · u : g, u [N] → [N] (vectorised in MLAS; Math.exp in JS is ~20x slower) */
+export function swigluGraph(): Uint8Array {
+  return model(
+    [node("Sigmoid", ["g"], ["s"]), node("Mul", ["g", "s"], ["gs"]), node("Mul", ["gs", "u"], ["y"])],
+    [valueInfo("g", FLOAT, ["N"]), valueInfo("u", FLOAT, ["N"])],
+    [valueInfo("y", FLOAT, ["N"])],
+  );
+}

@@ -1,0 +1,61 @@
+// `memc eval` as a library call: open a checkpoint, tokenize each text, run the perplexity protocol, fingerprint it.
+
+import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { basename } from "node:path";
+import { openCheckpoint } from "../model/checkpoint.js";
+import { loadTokenizer } from "../model/tokenizer.js";
+import { openOps } from "../runtime/backend.js";
+import { InputError } from "../util/errors.js";
+import type { Emit } from "../util/events.js";
+import { fingerprintString, perplexity, sha256Prefix, type Fingerprint, type PplResult } from "./perplexity.js";
+import { checkSeqlen } from "./windows.js";
+import { openWeightSource } from "./weight-source.js";
+
+export interface EvalOptions {
+  seqlen?: number;
+  device: string;
+  maxWindows?: number;
+}
+
+export interface EvalResult extends PplResult {
+  file: string;
+  device: string;
+  runtime: "memc";
+  fingerprint: string;
+  fingerprintFields: Fingerprint;
+}
+
+export async function evaluateModel(modelDir: string, files: string[], opts: EvalOptions, emit: Emit): Promise<EvalResult[]> {
+  for (const f of files) if (!existsSync(f)) throw new InputError(`--ppl ${f}: no such file`);
+  const ckpt = await openCheckpoint(modelDir);
+  const tok = await loadTokenizer(modelDir);
+  const src = await openWeightSource(ckpt);
+  const ops = await openOps(opts.device, emit);
+  const seqlen = opts.seqlen ?? Math.min(2048, ckpt.spec.maxPositions);
+  const results: EvalResult[] = [];
+  try {
+    for (const file of files) {
+      const text = await readFile(file, "utf8");
+      const tokens = tok.encode(text);
+      checkSeqlen(seqlen, ckpt.spec.maxPositions, tokens.length, file);
+      const r = await perplexity(ops, ckpt.spec, src, tokens, { seqlen, maxWindows: opts.maxWindows, task: `eval ${basename(file)}` }, emit);
+      const fp: Fingerprint = {
+        text: basename(file),
+        textSha256: sha256Prefix(text),
+        tokens: tokens.length,
+        seqlen,
+        windows: r.windows,
+        bos: false,
+        dtype: "fp32",
+        device: ops.device,
+        runtime: "memc",
+      };
+      results.push({ ...r, file, device: ops.device, runtime: "memc", fingerprint: fingerprintString(fp), fingerprintFields: fp });
+    }
+  } finally {
+    await ops.dispose();
+    await ckpt.weights.close();
+  }
+  return results;
+}
