@@ -1,0 +1,89 @@
+// Recovering integer codes from a fake-quant checkpoint (dequantized weights ŵ = m·s per group, m integer):
+// per group, find the largest scale s whose grid holds every ŵ exactly (s = |ŵ_max|/m for the smallest m that
+// fits), so any group-affine quantizer's output (RTN, OmniQuant/LWC) is recovered, then pick zero points.
+
+import { fromF32, toF32 } from "../../runtime/convert.js";
+import type { Dtype } from "../../model/safetensors/dtypes.js";
+import { InputError } from "../../util/errors.js";
+import type { PackScheme } from "./config.js";
+import { dequantShifted, type QuantLinear } from "./qlinear.js";
+
+/** fp32 scales rounded through a storage dtype (what a runtime will multiply by). */
+export function roundScales(scale: Float32Array, dtype: Dtype): Float32Array {
+  if (dtype === "F32") return Float32Array.from(scale);
+  return toF32(fromF32(scale, dtype), dtype);
+}
+
+export interface CodeCheck {
+  ql: QuantLinear;
+  /** max |ŵ − (q − z)·s_stored| over the tensor (0 when the scales were already in the storage dtype) */
+  maxAbsDiff: number;
+  /** elements whose re-dequantized value differs from ŵ in ŵ's own dtype */
+  changed: number;
+}
+
+const TOL = 1e-3;
+
+/** One group's grid: scale and integer multiples m_i, or undefined when no b-bit grid holds the values. */
+function fitGroup(w: Float32Array, start: number, len: number, bits: number): { scale: number; m: Int32Array } | undefined {
+  let vmax = 0;
+  for (let i = start; i < start + len; i++) vmax = Math.max(vmax, Math.abs(w[i]!));
+  const m = new Int32Array(len);
+  if (vmax === 0) return { scale: 1, m };
+  const span = 2 ** bits - 1;
+  for (let k = 1; k <= 2 ** bits; k++) {
+    const s = Math.fround(vmax / k);
+    let lo = Infinity;
+    let hi = -Infinity;
+    let ok = true;
+    for (let i = 0; i < len && ok; i++) {
+      const x = w[start + i]! / s;
+      const r = Math.round(x);
+      if (Math.abs(x - r) > TOL) ok = false;
+      m[i] = r;
+      lo = Math.min(lo, r);
+      hi = Math.max(hi, r);
+    }
+    if (ok && hi - lo <= span) return { scale: s, m };
+  }
+  return undefined;
+}
+
+/** ŵ [rows, cols] (read from `storedDtype`) → codes (zero = −min m, so codes start at 0) with scales rounded
+ *  to `scaleDtype`, checked against ŵ. Throws naming the first group that lies on no b-bit grid. */
+export function rederiveCodes(what: string, w: Float32Array, rows: number, cols: number, s: PackScheme, storedDtype: Dtype, scaleDtype: Dtype): CodeCheck {
+  const g = s.groupSize > 0 ? s.groupSize : cols;
+  const G = cols / g;
+  const q = new Uint8Array(rows * cols);
+  const scale = new Float32Array(rows * G);
+  const zero = new Float32Array(rows * G);
+  for (let r = 0; r < rows; r++) {
+    for (let gi = 0; gi < G; gi++) {
+      const start = r * cols + gi * g;
+      const fit = fitGroup(w, start, g, s.bits);
+      if (!fit) {
+        throw new InputError(
+          `${what}: row ${r} group ${gi}: the weights lie on no ${s.bits}-bit grid of group ${g} — not a ${s.bits}-bit group-${g} fake-quant tensor (check --wbits/--group-size against the recipe)`,
+        );
+      }
+      let lo = 0;
+      for (const v of fit.m) lo = Math.min(lo, v);
+      scale[r * G + gi] = fit.scale;
+      zero[r * G + gi] = -lo;
+      for (let i = 0; i < g; i++) q[start + i] = fit.m[i]! - lo;
+    }
+  }
+  const rounded = roundScales(scale, scaleDtype);
+  const ql: QuantLinear = { rows, cols, groupSize: g, q, scale: rounded, zero, bits: s.bits, sym: s.sym };
+  const back = dequantShifted(q, zero, rounded, rows, cols, g);
+  let maxAbsDiff = 0;
+  for (let i = 0; i < w.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(back[i]! - w[i]!));
+  const a = fromF32(back, storedDtype);
+  const b = fromF32(w, storedDtype);
+  const width = storedDtype === "F32" ? 4 : 2;
+  let changed = 0;
+  for (let i = 0; i < a.length; i += width) {
+    for (let j = 0; j < width; j++) if (a[i + j] !== b[i + j]) { changed++; break; }
+  }
+  return { ql, maxAbsDiff, changed };
+}

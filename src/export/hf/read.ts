@@ -1,0 +1,81 @@
+// Reads a GPTQ or compressed-tensors packed checkpoint back as fp32 weights: `<m>.weight` names appear as
+// if the checkpoint were dense, dequantized exactly as the format defines (ŵ = (q − z)·s in fp32).
+
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { WeightStore } from "../../model/weights.js";
+import { toF32 } from "../../runtime/convert.js";
+import { InputError } from "../../util/errors.js";
+import { parsePackedConfig, type PackedKind } from "./config.js";
+import { unpackCt } from "./ct.js";
+import { unpackGptq } from "./gptq.js";
+import { dequantShifted } from "./qlinear.js";
+
+const i32 = (b: Buffer) => new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+
+export class PackedWeights {
+  private constructor(readonly dir: string, readonly kind: PackedKind, readonly store: WeightStore, private readonly packed: Map<string, string>) {}
+
+  /** Opens `dir`; throws when config.json has no supported quantization_config. */
+  static async open(dir: string): Promise<PackedWeights> {
+    const cfgPath = join(dir, "config.json");
+    const raw = JSON.parse(await readFile(cfgPath, "utf8")) as Record<string, unknown>;
+    const kind = parsePackedConfig(raw, cfgPath);
+    if (!kind) throw new InputError(`${cfgPath}: no quantization_config (not a packed checkpoint)`);
+    const store = await WeightStore.open(dir);
+    const marker = kind.kind === "gptq" ? ".qweight" : ".weight_packed";
+    const packed = new Map<string, string>();
+    for (const n of store.names()) if (n.endsWith(marker)) packed.set(n.slice(0, -marker.length) + ".weight", n.slice(0, -marker.length));
+    return new PackedWeights(dir, kind, store, packed);
+  }
+
+  /** Dense-looking names: packed modules as `<m>.weight`, packing side tensors hidden. */
+  names(): string[] {
+    const side = /\.(qweight|qzeros|scales|g_idx|weight_packed|weight_scale|weight_shape|weight_zero_point|weight_g_idx)$/;
+    return [...this.store.names().filter((n) => !side.test(n)), ...this.packed.keys()];
+  }
+
+  isPacked(name: string): boolean {
+    return this.packed.has(name);
+  }
+
+  /** fp32 weight [N, K] (dequantized when packed). */
+  async f32(name: string): Promise<Float32Array> {
+    const mod = this.packed.get(name);
+    if (!mod) return this.store.f32(name);
+    const { bits, sym } = this.kind.scheme;
+    const where = `${this.dir}: ${mod}`;
+    if (this.kind.kind === "gptq") {
+      const scalesInfo = this.store.info(`${mod}.scales`);
+      const [, N] = scalesInfo.shape as [number, number];
+      const K = this.store.info(`${mod}.g_idx`).shape[0]!;
+      const t = {
+        qweight: i32(await this.store.bytes(`${mod}.qweight`)),
+        qzeros: i32(await this.store.bytes(`${mod}.qzeros`)),
+        scales: toF32(await this.store.bytes(`${mod}.scales`), scalesInfo.dtype, where),
+        gIdx: i32(await this.store.bytes(`${mod}.g_idx`)),
+      };
+      const u = unpackGptq(t, N, K, bits, this.kind.format, where);
+      return dequantShifted(u.q, u.zero, u.scale, N, K, u.groupSize);
+    }
+    const shapeB = await this.store.bytes(`${mod}.weight_shape`);
+    const dv = new DataView(shapeB.buffer, shapeB.byteOffset, shapeB.byteLength);
+    const shapeInfo = this.store.info(`${mod}.weight_shape`);
+    const rd = (i: number) => (shapeInfo.dtype === "I64" ? Number(dv.getBigInt64(8 * i, true)) : dv.getInt32(4 * i, true));
+    const [N, K] = [rd(0), rd(1)];
+    const scaleInfo = this.store.info(`${mod}.weight_scale`);
+    const zpName = `${mod}.weight_zero_point`;
+    const t = {
+      weightPacked: i32(await this.store.bytes(`${mod}.weight_packed`)),
+      weightScale: toF32(await this.store.bytes(`${mod}.weight_scale`), scaleInfo.dtype, where),
+      weightShape: [N, K] as [number, number],
+      ...(this.store.has(zpName) ? { weightZeroPoint: i32(await this.store.bytes(zpName)) } : {}),
+    };
+    const u = unpackCt(t, bits, sym, where);
+    return dequantShifted(u.q, u.zero, u.scale, N, K, u.groupSize);
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}

@@ -1,0 +1,124 @@
+// Writes a GPTQ or compressed-tensors packed checkpoint from an HF checkpoint of fake-quant weights:
+// each quantizable Linear becomes packed tensors, everything else (embeddings, norms, routers, lm_head,
+// layers a format cannot hold) is copied as is; config.json gets quantization_config.
+
+import { copyFile, readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Checkpoint } from "../../model/checkpoint.js";
+import { LM_HEAD, quantizableLinears } from "../../model/names.js";
+import { byteSize, type Dtype } from "../../model/safetensors/dtypes.js";
+import { writeSharded } from "../../model/safetensors/shards.js";
+import type { TensorSource } from "../../model/safetensors/writer.js";
+import { fromF32 } from "../../runtime/convert.js";
+import { InputError } from "../../util/errors.js";
+import { rederiveCodes, roundScales } from "./codes.js";
+import { ctConfig, gptqConfig, type PackScheme } from "./config.js";
+import { packCt } from "./ct.js";
+import { packGptq, type GptqFormat } from "./gptq.js";
+import { Unrepresentable, type QuantLinear } from "./qlinear.js";
+
+export type HfFormat = "ct" | "gptq" | "gptq_v2";
+
+export interface PackOptions extends PackScheme {
+  format: HfFormat;
+  /** Codes straight from the quantizer, by module name (`model.layers.0.self_attn.q_proj`); others are re-derived. */
+  codes?: Map<string, QuantLinear>;
+  version?: string;
+}
+
+export interface PackedLayerReport {
+  module: string;
+  packed: boolean;
+  reason?: string;
+  maxAbsDiff?: number;
+  changed?: number;
+}
+
+export interface PackReport {
+  format: HfFormat;
+  scheme: PackScheme;
+  files: string[];
+  layers: PackedLayerReport[];
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** The checkpoint's declared float dtype (config `dtype` / `torch_dtype`), BF16 when absent. */
+export function modelDtypeOf(raw: Record<string, unknown>): Dtype {
+  const d = String(raw.dtype ?? raw.torch_dtype ?? "bfloat16");
+  return d === "float16" ? "F16" : d === "float32" ? "F32" : "BF16";
+}
+
+const i32Bytes = (a: Int32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/** Packs `ck` into `outDir` (which must exist and be empty; wrap in writeDirAtomically). */
+export async function writePackedCheckpoint(ck: Checkpoint, outDir: string, o: PackOptions): Promise<PackReport> {
+  const { spec, weights } = ck;
+  if (![2, 4, 8].includes(o.bits)) throw new InputError(`--wbits ${o.bits}: packed formats hold 2, 4 or 8 bits`);
+  const scaleDtype: Dtype = o.format === "ct" ? modelDtypeOf(ck.rawConfig) : "F16";
+  const quantMods = new Set<string>();
+  for (let i = 0; i < spec.layers; i++) for (const m of quantizableLinears(spec, i)) quantMods.add(m);
+  const tensors: TensorSource[] = [];
+  const layers: PackedLayerReport[] = [];
+  const dense: string[] = [];
+  let bytesIn = 0;
+  for (const name of weights.names()) {
+    const info = weights.info(name);
+    bytesIn += info.end - info.begin;
+    const mod = name.endsWith(".weight") ? name.slice(0, -".weight".length) : "";
+    if (!quantMods.has(mod)) {
+      tensors.push({ name, dtype: info.dtype, shape: info.shape, bytes: () => weights.bytes(name) });
+      continue;
+    }
+    const [N, K] = info.shape as [number, number];
+    const g = o.groupSize > 0 ? o.groupSize : K;
+    const keep = (reason: string) => {
+      layers.push({ module: mod, packed: false, reason });
+      dense.push(mod);
+      tensors.push({ name, dtype: info.dtype, shape: info.shape, bytes: () => weights.bytes(name) });
+    };
+    if (K % g !== 0) { keep(`in features ${K} not divisible by group size ${g}`); continue; }
+    const w = await weights.f32(name);
+    let ql = o.codes?.get(mod);
+    let check: { maxAbsDiff: number; changed: number } | undefined;
+    if (ql) ql = { ...ql, scale: roundScales(ql.scale, scaleDtype) };
+    else {
+      const c = rederiveCodes(name, w, N, K, { ...o, groupSize: g }, info.dtype, scaleDtype);
+      ql = c.ql;
+      check = { maxAbsDiff: c.maxAbsDiff, changed: c.changed };
+    }
+    try {
+      if (o.format === "ct") {
+        const t = packCt(ql, name);
+        const G = K / g;
+        tensors.push({ name: `${mod}.weight_packed`, dtype: "I32", shape: [N, t.weightPacked.length / N], bytes: () => i32Bytes(t.weightPacked) });
+        tensors.push({ name: `${mod}.weight_scale`, dtype: scaleDtype, shape: [N, G], bytes: () => fromF32(t.weightScale, scaleDtype) });
+        tensors.push({ name: `${mod}.weight_shape`, dtype: "I64", shape: [2], bytes: () => new Uint8Array(BigInt64Array.from([BigInt(N), BigInt(K)]).buffer) });
+        if (t.weightZeroPoint) tensors.push({ name: `${mod}.weight_zero_point`, dtype: "I32", shape: [t.weightZeroPoint.length / G, G], bytes: () => i32Bytes(t.weightZeroPoint!) });
+      } else {
+        const t = packGptq(ql, o.format as GptqFormat, name);
+        const G = K / g;
+        tensors.push({ name: `${mod}.qweight`, dtype: "I32", shape: [(K * o.bits) / 32, N], bytes: () => i32Bytes(t.qweight) });
+        tensors.push({ name: `${mod}.qzeros`, dtype: "I32", shape: [G, (N * o.bits) / 32], bytes: () => i32Bytes(t.qzeros) });
+        tensors.push({ name: `${mod}.scales`, dtype: "F16", shape: [G, N], bytes: () => fromF32(t.scales, "F16") });
+        tensors.push({ name: `${mod}.g_idx`, dtype: "I32", shape: [K], bytes: () => i32Bytes(t.gIdx) });
+      }
+      layers.push({ module: mod, packed: true, ...check });
+    } catch (e) {
+      if (e instanceof Unrepresentable || (e instanceof InputError && /divisible/.test(e.message))) keep(e.message);
+      else throw e;
+    }
+  }
+  const files = await writeSharded(outDir, tensors);
+  const scheme: PackScheme = { bits: o.bits, groupSize: o.groupSize, sym: o.sym };
+  const ignore = ["lm_head", ...(spec.moe ? [spec.family === "mixtral" ? "re:.*block_sparse_moe\\.gate$" : "re:.*mlp\\.gate$", "re:.*shared_expert_gate$"] : []), ...dense];
+  const qc = o.format === "ct" ? ctConfig(scheme, ignore) : gptqConfig(scheme, o.format, dense, o.version ?? "0.1.0");
+  if (!weights.has(LM_HEAD) && !spec.tieEmbeddings) throw new InputError(`${ck.dir}: no ${LM_HEAD} and embeddings are not tied`);
+  await writeFile(join(outDir, "config.json"), JSON.stringify({ ...ck.rawConfig, quantization_config: qc }, null, 2) + "\n");
+  for (const f of await readdir(ck.dir)) {
+    if (/^(tokenizer.*|generation_config\.json|special_tokens_map\.json|vocab\.json|merges\.txt)$/.test(f)) await copyFile(join(ck.dir, f), join(outDir, f));
+  }
+  let bytesOut = 0;
+  for (const t of tensors) bytesOut += byteSize(t.dtype, t.shape) ?? 0;
+  return { format: o.format, scheme, files, layers, bytesIn, bytesOut };
+}
