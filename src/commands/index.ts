@@ -5,7 +5,8 @@ import { register as doctorCmd } from "./doctor.js";
 import { register as evalCmd } from "./eval.js";
 import { register as quantizeCmd } from "./quantize.js";
 import { register as inspectCmd } from "./inspect.js";
+import { register as embedCmd } from "./embed.js";
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [inspectCmd, evalCmd, quantizeCmd, doctorCmd];
+export const COMMANDS: RegisterCommand[] = [inspectCmd, evalCmd, quantizeCmd, doctorCmd, embedCmd];
