@@ -3,7 +3,8 @@
 
 import type { Checkpoint } from "../model/checkpoint.js";
 import type { WeightSource } from "../nn/layer-weights.js";
+import { embeddingWeightSource } from "../passes/embed/reconstruct.js";
 
 export async function openWeightSource(ckpt: Checkpoint): Promise<WeightSource> {
-  return ckpt.weights;
+  return embeddingWeightSource(ckpt, ckpt.weights); // float8/PCA tables (config.json memc_embedding) → fp32; else as is
 }
