@@ -60,7 +60,7 @@ export class SafetensorsFile {
   async readRange(name: string, offset: number, length: number): Promise<Buffer> {
     const t = this.info(name);
     if (offset < 0 || offset + length > t.end - t.begin) throw new InputError(`${this.path}: ${name}: range ${offset}+${length} outside the tensor`);
-    const out = Buffer.allocUnsafe(length);
+    const out = Buffer.allocUnsafeSlow(length); // unpooled: callers may view .buffer directly
     const base = 8 + this.header.headerSize + t.begin + offset;
     for (let done = 0; done < length; ) {
       const want = Math.min(MAX_CHUNK, length - done);
