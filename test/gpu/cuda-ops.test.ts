@@ -221,5 +221,6 @@ after(async () => {
   if (noGpu) return;
   for (const m of measured) console.log(`parity ${m.op.padEnd(28)} ${m.err}  seed ${m.seed}`);
   const ops = await cudaOps();
+  for (const c of ops.dev.compiles) console.log(`nvrtc ${c.file} ${c.defines || "-"}: ${c.cached ? "disk cache" : "compiled"} in ${c.ms.toFixed(0)} ms`);
   await ops.dispose();
 });
