@@ -11,15 +11,17 @@ export class AdamW {
     this.v = params.map((p) => new Float32Array(p.length));
   }
 
-  /** grads[i] matches params[i] element for element; updates params in place */
-  step(grads: Float32Array[]): void {
+  /** grads[i] matches params[i] element for element; updates params in place. An undefined grad skips that
+   *  parameter (moments untouched), as torch does for a parameter whose .grad is None. */
+  step(grads: (Float32Array | undefined)[]): void {
     this.t++;
     const bc1 = 1 - this.beta1 ** this.t;
     const bc2s = Math.sqrt(1 - this.beta2 ** this.t);
     const stepSize = this.lr / bc1;
     for (let j = 0; j < this.params.length; j++) {
       const p = this.params[j]!;
-      const g = grads[j]!;
+      const g = grads[j];
+      if (!g) continue;
       const m = this.m[j]!;
       const v = this.v[j]!;
       for (let i = 0; i < p.length; i++) {

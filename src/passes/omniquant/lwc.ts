@@ -28,66 +28,93 @@ export class Lwc {
     this.beta = new Float32Array(rows * this.groups).fill(init);
   }
 
-  /** w: [rows, cols] fp32 → fake-quantized Ŵ [rows, cols] */
-  forward(w: Float32Array): Float32Array {
-    const out = new Float32Array(w.length);
-    const qmax = 2 ** this.spec.bits - 1;
-    for (let k = 0; k < this.rows * this.groups; k++) {
-      const start = k * this.g; // row-major: group k of row ⌊k/groups⌋ starts at k·g
-      const { scale: h, zero: z } = this.params(w, k);
-      for (let i = start; i < start + this.g; i++) {
-        const t = roundHalfEven(fr(w[i]! / h)) + z;
-        const c = t < 0 ? 0 : t > qmax ? qmax : t;
-        out[i] = fr((c - z) * h);
+  /** per-group raw max/min of the last `w` seen (weights are fixed while only LWC trains) */
+  private ranges?: { w: Float32Array; mx: Float32Array; mn: Float32Array };
+  /** from the last forward: dŴ_i/dh_i per element, and the group's h, σ(γ), σ(β) and whether h was clamped */
+  private saved?: { w: Float32Array; term: Float32Array; h: Float32Array; clamped: Uint8Array };
+
+  private groupRanges(w: Float32Array): { mx: Float32Array; mn: Float32Array } {
+    if (this.ranges?.w !== w) {
+      const n = this.rows * this.groups;
+      const mx = new Float32Array(n);
+      const mn = new Float32Array(n);
+      for (let k = 0; k < n; k++) {
+        let a = -Infinity;
+        let b = Infinity;
+        for (let i = k * this.g; i < (k + 1) * this.g; i++) {
+          const v = w[i]!;
+          if (v > a) a = v;
+          if (v < b) b = v;
+        }
+        mx[k] = a;
+        mn[k] = b;
       }
+      this.ranges = { w, mx, mn };
     }
-    return out;
+    return this.ranges;
   }
 
-  private params(w: Float32Array, k: number): { scale: number; zero: number } {
-    const p = groupParams(w, k * this.g, this.g, this.spec, sigmoid32(this.gamma[k]!), sigmoid32(this.beta[k]!));
+  /** Scale and zero point of group k via the RTN quantizer's groupParams (fed the group's max and min). */
+  private params(k: number, mx: number, mn: number): { scale: number; zero: number } {
+    const p = groupParams(Float32Array.of(mx, mn), 0, 2, this.spec, sigmoid32(this.gamma[k]!), sigmoid32(this.beta[k]!));
     return { scale: p.scale, zero: Math.min(Math.max(p.zero, -1e4), 1e4) };
   }
 
-  /** dŴ: [rows, cols] → accumulates dL/dγ, dL/dβ into dGamma, dBeta [rows·groups] */
-  backward(w: Float32Array, dwq: Float32Array, dGamma: Float32Array, dBeta: Float32Array): void {
+  /** w: [rows, cols] fp32 → fake-quantized Ŵ [rows, cols]; keeps what backward() needs for this γ, β */
+  forward(w: Float32Array): Float32Array {
+    const out = new Float32Array(w.length);
+    const term = new Float32Array(w.length);
+    const n = this.rows * this.groups;
+    const hs = new Float32Array(n);
+    const clamped = new Uint8Array(n);
     const qmax = 2 ** this.spec.bits - 1;
     const half = 2 ** (this.spec.bits - 1) - 1;
-    for (let k = 0; k < this.rows * this.groups; k++) {
-      const start = k * this.g;
-      let mx = -Infinity;
-      let mn = Infinity;
-      for (let i = start; i < start + this.g; i++) {
-        if (w[i]! > mx) mx = w[i]!;
-        if (w[i]! < mn) mn = w[i]!;
-      }
-      const sg = sigmoid32(this.gamma[k]!);
-      const sb = sigmoid32(this.beta[k]!);
-      const { scale: h, zero: z } = this.params(w, k);
-      // dŴ/dh = (c − z) − [0 ≤ t ≤ qmax]·W/h  (= round(u) − u inside the clamp range)
-      let dh = 0;
-      for (let i = start; i < start + this.g; i++) {
+    const { mx, mn } = this.groupRanges(w);
+    for (let k = 0; k < n; k++) {
+      const { scale: h, zero: z } = this.params(k, mx[k]!, mn[k]!);
+      hs[k] = h;
+      const mxc = fr(mx[k]! * sigmoid32(this.gamma[k]!));
+      const mnc = fr(mn[k]! * sigmoid32(this.beta[k]!));
+      const raw = this.spec.sym ? Math.max(Math.abs(mxc), Math.abs(mnc)) / half : fr(mxc - mnc) / qmax;
+      clamped[k] = raw < 1e-5 || raw > 1e4 ? 1 : 0;
+      for (let i = k * this.g; i < (k + 1) * this.g; i++) {
         const u = fr(w[i]! / h);
         const r = roundHalfEven(u);
         const t = r + z;
-        const term = t >= 0 && t <= qmax ? r - u : (t < 0 ? 0 : qmax) - z;
-        dh += dwq[i]! * term;
+        // dŴ/dh = (c − z) − [0 ≤ t ≤ qmax]·W/h  (= round(u) − u inside the clamp range)
+        if (t < 0) { out[i] = fr(-z * h); term[i] = -z; }
+        else if (t > qmax) { out[i] = fr((qmax - z) * h); term[i] = qmax - z; }
+        else { out[i] = fr((t - z) * h); term[i] = r - u; }
       }
-      const mxc = fr(mx * sg);
-      const mnc = fr(mn * sb);
+    }
+    this.saved = { w, term, h: hs, clamped };
+    return out;
+  }
+
+  /** dŴ: [rows, cols] for the Ŵ of the last forward(w) → accumulates dL/dγ, dL/dβ into dGamma, dBeta [rows·groups] */
+  backward(w: Float32Array, dwq: Float32Array, dGamma: Float32Array, dBeta: Float32Array): void {
+    if (this.saved?.w !== w) this.forward(w);
+    const { term, clamped } = this.saved!;
+    const { mx: mxs, mn: mns } = this.groupRanges(w);
+    const qmax = 2 ** this.spec.bits - 1;
+    const half = 2 ** (this.spec.bits - 1) - 1;
+    for (let k = 0; k < this.rows * this.groups; k++) {
+      if (clamped[k]) continue; // clamp(h) passes no gradient outside [1e-5, 1e4]
+      let dh = 0;
+      for (let i = k * this.g; i < (k + 1) * this.g; i++) dh += dwq[i]! * term[i]!;
+      const mx = mxs[k]!;
+      const mn = mns[k]!;
+      const sg = sigmoid32(this.gamma[k]!);
+      const sb = sigmoid32(this.beta[k]!);
       let dmx = 0;
       let dmn = 0;
       if (this.spec.sym) {
-        const raw = Math.max(Math.abs(mxc), Math.abs(mnc)) / half;
-        if (raw < 1e-5 || raw > 1e4) continue;
         const dabs = dh / half;
-        const am = Math.abs(mxc);
-        const an = Math.abs(mnc);
-        if (am >= an) dmx = (am === an ? 0.5 : 1) * dabs * Math.sign(mxc);
-        if (an >= am) dmn = (am === an ? 0.5 : 1) * dabs * Math.sign(mnc);
+        const am = Math.abs(fr(mx * sg));
+        const an = Math.abs(fr(mn * sb));
+        if (am >= an) dmx = (am === an ? 0.5 : 1) * dabs * Math.sign(mx);
+        if (an >= am) dmn = (am === an ? 0.5 : 1) * dabs * Math.sign(mn);
       } else {
-        const raw = fr(mxc - mnc) / qmax;
-        if (raw < 1e-5 || raw > 1e4) continue;
         dmx = dh / qmax;
         dmn = -dh / qmax;
       }

@@ -1,0 +1,64 @@
+// OmniQuant (Shao et al., ICLR 2024; OpenGVLab/OmniQuant main.py + quantize/omniquant.py): block-wise reconstruction
+// with learnable weight clipping (LWC), weight-only. LET (weight-activation, --abits/--let) is not implemented yet and
+// is refused rather than silently skipped. The training runs in plan(); the transform hands out the results.
+
+import { z } from "zod";
+import { InputError } from "../../util/errors.js";
+import type { PassDefinition } from "../types.js";
+import { runOmniQuant, type OmniQuantOptions, type OmniQuantResult } from "./run.js";
+
+export { runOmniQuant, type OmniQuantOptions, type OmniQuantResult };
+
+export const omniquantParams = z
+  .object({
+    wbits: z.number().int().min(2).max(8),
+    group_size: z.number().int().min(-1),
+    sym: z.boolean().default(false),
+    abits: z.number().int().min(4).max(16).default(16),
+    let: z.boolean().default(false),
+    calib: z.string(),
+    nsamples: z.number().int().min(1).default(128),
+    seqlen: z.number().int().min(2).default(512),
+    epochs: z.number().int().min(0).default(20),
+    seed: z.number().int().min(0).default(2),
+    lwc_lr: z.number().positive().default(1e-2),
+    /** per-layer resume state (`memc quantize` uses OUT.omniquant-state) */
+    state_dir: z.string().optional(),
+    /** dtype of the written fake-quant Linear weights; F32 keeps Ŵ = (q − z)·h exact */
+    dtype: z.enum(["F32", "BF16", "F16"]).default("F32"),
+  })
+  .strict();
+
+export type OmniQuantParams = z.infer<typeof omniquantParams>;
+
+export function toOptions(p: OmniQuantParams): OmniQuantOptions {
+  if (p.let || p.abits < 16) throw new InputError(`omniquant: LET / activation quantization (--let, --abits ${p.abits}) is not implemented yet; use weight-only (--abits 16, no --let)`);
+  return {
+    wbits: p.wbits, groupSize: p.group_size, sym: p.sym, calib: p.calib, nsamples: p.nsamples, seqlen: p.seqlen,
+    epochs: p.epochs, seed: p.seed, lwcLr: p.lwc_lr, ...(p.state_dir ? { stateDir: p.state_dir } : {}),
+  };
+}
+
+export const omniquant: PassDefinition<OmniQuantParams> = {
+  name: "omniquant",
+  reference: "OmniQuant LWC (Shao et al. 2024), OpenGVLab/OmniQuant quantize/omniquant.py + quantizer.py; block-wise MSE reconstruction, AdamW, round_ste",
+  params: omniquantParams,
+  needsCalibration: true,
+  async plan({ ckpt, emit }, params) {
+    const opts = toOptions(params);
+    if (params.seqlen > ckpt.spec.maxPositions) throw new InputError(`--seqlen ${params.seqlen}: exceeds the model's max_position_embeddings ${ckpt.spec.maxPositions}`);
+    const res: OmniQuantResult = await runOmniQuant(ckpt, opts, emit);
+    return {
+      replaced: [...res.weights.keys()],
+      details: {
+        bits: params.wbits, groupSize: params.group_size, sym: params.sym, nsamples: params.nsamples, seqlen: params.seqlen, epochs: params.epochs,
+        seed: params.seed, lwcLr: params.lwc_lr, calibTokens: res.calibTokens, resumedLayers: res.resumed, dtype: params.dtype,
+        layers: res.layers.map((l) => ({ layer: l.layer, mseBefore: l.lossBefore, mseAfter: l.lossAfter, seconds: Number(l.seconds.toFixed(2)), epochLoss: l.epochLoss })),
+      },
+      transform: (name) => {
+        const w = res.weights.get(name);
+        return w ? { dtype: params.dtype, compute: async () => w } : undefined;
+      },
+    };
+  },
+};
