@@ -23,9 +23,12 @@ export interface CodeCheck {
 }
 
 const TOL = 1e-3;
+/** Relative rounding error of the dtype ŵ was stored in (half an ulp). */
+const REL: Partial<Record<Dtype, number>> = { F32: 2 ** -24, F16: 2 ** -11, BF16: 2 ** -8 };
 
-/** One group's grid: scale and integer multiples m_i, or undefined when no b-bit grid holds the values. */
-function fitGroup(w: Float32Array, start: number, len: number, bits: number): { scale: number; m: Int32Array } | undefined {
+/** One group's grid: scale and integer multiples m_i, or undefined when no b-bit grid holds the values.
+ *  `rel`: ŵ was rounded to a dtype with this relative error, so ŵ/s may miss an integer by |m|·2·rel. */
+function fitGroup(w: Float32Array, start: number, len: number, bits: number, rel: number): { scale: number; m: Int32Array } | undefined {
   let vmax = 0;
   for (let i = start; i < start + len; i++) vmax = Math.max(vmax, Math.abs(w[i]!));
   const m = new Int32Array(len);
@@ -39,12 +42,19 @@ function fitGroup(w: Float32Array, start: number, len: number, bits: number): { 
     for (let i = 0; i < len && ok; i++) {
       const x = w[start + i]! / s;
       const r = Math.round(x);
-      if (Math.abs(x - r) > TOL) ok = false;
+      if (Math.abs(x - r) > TOL + 2 * rel * Math.abs(x)) ok = false;
       m[i] = r;
       lo = Math.min(lo, r);
       hi = Math.max(hi, r);
     }
-    if (ok && hi - lo <= span) return { scale: s, m };
+    if (ok && hi - lo <= span) {
+      if (rel <= 2 ** -24) return { scale: s, m };
+      // ŵ was rounded: the least-squares scale of the recovered multiples is the best estimate of the true one
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < len; i++) { num += m[i]! * w[start + i]!; den += m[i]! * m[i]!; }
+      return { scale: Math.fround(num / den), m };
+    }
   }
   return undefined;
 }
@@ -54,13 +64,17 @@ function fitGroup(w: Float32Array, start: number, len: number, bits: number): { 
 export function rederiveCodes(what: string, w: Float32Array, rows: number, cols: number, s: PackScheme, storedDtype: Dtype, scaleDtype: Dtype): CodeCheck {
   const g = s.groupSize > 0 ? s.groupSize : cols;
   const G = cols / g;
+  const rel = REL[storedDtype] ?? 2 ** -24;
+  if (2 * rel * 2 ** s.bits + TOL >= 0.5) {
+    throw new InputError(`${what}: ${storedDtype} weights cannot hold ${s.bits}-bit codes exactly, so the codes cannot be recovered; quantize with a packed --format directly (or store fake-quant weights in F32)`);
+  }
   const q = new Uint8Array(rows * cols);
   const scale = new Float32Array(rows * G);
   const zero = new Float32Array(rows * G);
   for (let r = 0; r < rows; r++) {
     for (let gi = 0; gi < G; gi++) {
       const start = r * cols + gi * g;
-      const fit = fitGroup(w, start, g, s.bits);
+      const fit = fitGroup(w, start, g, s.bits, rel);
       if (!fit) {
         throw new InputError(
           `${what}: row ${r} group ${gi}: the weights lie on no ${s.bits}-bit grid of group ${g} — not a ${s.bits}-bit group-${g} fake-quant tensor (check --wbits/--group-size against the recipe)`,

@@ -35,6 +35,10 @@ export class PackedWeights {
     return [...this.store.names().filter((n) => !side.test(n)), ...this.packed.keys()];
   }
 
+  has(name: string): boolean {
+    return this.packed.has(name) || this.store.has(name);
+  }
+
   isPacked(name: string): boolean {
     return this.packed.has(name);
   }

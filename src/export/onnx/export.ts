@@ -3,7 +3,8 @@
 
 import { copyFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Checkpoint } from "../../model/checkpoint.js";
+import type { ModelSpec } from "../../model/config.js";
+import type { Dtype } from "../../model/safetensors/dtypes.js";
 import { rederiveCodes } from "../hf/codes.js";
 import type { PackScheme } from "../hf/config.js";
 import type { QuantLinear } from "../hf/qlinear.js";
@@ -34,15 +35,26 @@ export interface OnnxExportReport {
   dense: { module: string; reason: string }[];
 }
 
+/** What the exporter reads: a checkpoint (WeightStore) or a packed one (PackedWeights) both fit. */
+export interface OnnxSource {
+  dir: string;
+  spec: ModelSpec;
+  weights: { f32(name: string): Promise<Float32Array>; has(name: string): boolean };
+  /** dtype a tensor is stored in (bounds the rounding when codes are re-derived); default F32 */
+  storedDtype?: (name: string) => Dtype;
+}
+
+/** Parameter count of the decoder as exported (embeddings, attention, MLP/experts, norms, lm_head). */
+export function paramCount(s: ModelSpec): number {
+  const attn = s.hidden * s.headDim * (2 * s.heads + 2 * s.kvHeads);
+  const mlp = s.moe ? s.moe.experts * 3 * s.hidden * s.moe.expertIntermediate + s.moe.experts * s.hidden : 3 * s.hidden * s.intermediate;
+  return 2 * s.vocab * s.hidden + s.layers * (attn + mlp + 2 * s.hidden) + s.hidden;
+}
+
 /** Writes the ONNX artifact into `outDir` (existing, empty; wrap in writeDirAtomically). */
-export async function exportOnnx(ck: Checkpoint, outDir: string, o: OnnxExportOptions = {}): Promise<OnnxExportReport> {
+export async function exportOnnx(ck: OnnxSource, outDir: string, o: OnnxExportOptions = {}): Promise<OnnxExportReport> {
   const weightDtype = o.weightDtype ?? "fp32";
-  let srcBytes = 0;
-  for (const n of ck.weights.names()) {
-    const t = ck.weights.info(n);
-    srcBytes += (t.end - t.begin) * (weightDtype === "fp32" && t.dtype !== "F32" ? 2 : 1);
-  }
-  const external = o.external ?? srcBytes > TWO_GB;
+  const external = o.external ?? paramCount(ck.spec) * (weightDtype === "fp32" ? 4 : 2) > TWO_GB;
   const g = new GraphBuilder(external ? { path: join(outDir, ONNX_DATA), location: ONNX_DATA } : undefined);
   const matmulNBits: string[] = [];
   const dense: { module: string; reason: string }[] = [];
@@ -54,7 +66,7 @@ export async function exportOnnx(ck: Checkpoint, outDir: string, o: OnnxExportOp
         dense.push({ module: mod, reason: `in features ${K} not divisible by group size ${gs}` });
         return undefined;
       }
-      ql = rederiveCodes(`${mod}.weight`, w, N, K, o.quant, "F32", "F32").ql;
+      ql = rederiveCodes(`${mod}.weight`, w, N, K, o.quant, ck.storedDtype?.(`${mod}.weight`) ?? "F32", "F32").ql;
     }
     if (!ql) return undefined;
     if (!nbitsOk(ql)) {

@@ -1,0 +1,61 @@
+// `memc export DIR -o OUT --format onnx|ct|gptq|gptq_v2|gguf`: a checkpoint dir → a deployable artifact dir.
+
+import { Command, Option } from "commander";
+import { EXPORT_FORMATS, exportArtifact, type ExportFormat } from "../export/index.js";
+import type { GgufType } from "../export/gguf/export.js";
+import { InputError } from "../util/errors.js";
+
+interface Opts {
+  output: string;
+  format: ExportFormat;
+  wbits?: string;
+  groupSize?: string;
+  sym?: boolean;
+  onnxDtype: "fp32" | "fp16";
+  external?: boolean;
+  ggufType: GgufType;
+  force?: boolean;
+  json?: boolean;
+}
+
+const int = (flag: string, v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InputError(`${flag} ${v}: expected an integer`);
+  return n;
+};
+
+export function register(program: Command): void {
+  program
+    .command("export")
+    .description("write a deployable artifact: ONNX (onnxruntime), compressed-tensors / GPTQ safetensors (vLLM, transformers), GGUF (llama.cpp)")
+    .argument("<dir>", "HF checkpoint directory (dense, memc fake-quant, or GPTQ/compressed-tensors packed)")
+    .requiredOption("-o, --output <dir>", "artifact directory to create (written atomically)")
+    .addOption(new Option("--format <format>", "artifact format").choices(EXPORT_FORMATS).makeOptionMandatory())
+    .option("--wbits <n>", "weight bits of the fake-quant weights (default: from memc.recipe.yaml or the packed config)")
+    .option("--group-size <n>", "group size of the fake-quant weights (-1 = per channel)")
+    .option("--sym", "the fake-quant weights are symmetric")
+    .addOption(new Option("--onnx-dtype <dtype>", "ONNX dense weight initializers (compute stays fp32)").choices(["fp32", "fp16"]).default("fp32"))
+    .option("--external", "ONNX: always write weights to model.onnx.data (default: only above 2 GB)")
+    .addOption(new Option("--gguf-type <type>", "GGUF weight type").choices(["f16", "q8_0", "q4_0", "q4_1"]).default("f16"))
+    .option("--force", "replace the output directory if it exists")
+    .option("--json", "print the report as JSON")
+    .action(async (dir: string, o: Opts) => {
+      const quant = o.wbits !== undefined ? { bits: int("--wbits", o.wbits), groupSize: o.groupSize !== undefined ? int("--group-size", o.groupSize) : -1, sym: o.sym === true } : undefined;
+      if (!quant && (o.groupSize !== undefined || o.sym)) throw new InputError("--group-size/--sym need --wbits");
+      const r = await exportArtifact(dir, o.output, {
+        format: o.format, onnxDtype: o.onnxDtype, ggufType: o.ggufType, force: o.force === true,
+        ...(quant ? { quant } : {}), ...(o.external ? { external: true } : {}),
+      });
+      if (o.json) {
+        console.log(JSON.stringify(r, null, 2));
+        return;
+      }
+      const mb = (b: number) => (b / 1e6).toFixed(2) + " MB";
+      const scheme = r.scheme ? `w${r.scheme.bits} g${r.scheme.groupSize} ${r.scheme.sym ? "sym" : "asym"}` : "dense";
+      console.log(`${r.output}: ${r.format} (${scheme}), ${mb(r.sourceBytes)} → ${mb(r.artifactBytes)} in ${r.seconds.toFixed(1)} s`);
+      const d = r.details as { layers?: { packed: boolean; module: string; reason?: string }[]; dense?: { module: string; reason: string }[] };
+      const kept = d.layers ? d.layers.filter((l) => !l.packed).map((l) => ({ module: l.module, reason: l.reason ?? "" })) : (d.dense ?? []);
+      for (const k of kept) console.log(`  kept dense: ${k.module} (${k.reason})`);
+      console.log(`  report: ${r.output}/memc.report.json`);
+    });
+}

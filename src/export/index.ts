@@ -1,0 +1,99 @@
+// `memc export` as a library call: HF checkpoint dir (dense, fake-quant or packed) → one deployable artifact dir
+// (onnx | ct | gptq | gptq_v2 | gguf) written atomically, with memc.report.json and the source's memc.recipe.yaml.
+
+import { existsSync } from "node:fs";
+import { copyFile, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { openCheckpoint } from "../model/checkpoint.js";
+import { parseConfig } from "../model/config.js";
+import type { Dtype } from "../model/safetensors/dtypes.js";
+import { InputError } from "../util/errors.js";
+import { writeDirAtomically } from "./atomic.js";
+import { parsePackedConfig, type PackScheme } from "./hf/config.js";
+import type { QuantLinear } from "./hf/qlinear.js";
+import { PackedWeights } from "./hf/read.js";
+import { writePackedCheckpoint } from "./hf/write.js";
+import { exportGguf, type GgufType } from "./gguf/export.js";
+import { exportOnnx } from "./onnx/export.js";
+import type { WeightDtype } from "./onnx/linear.js";
+import { RECIPE_FILE, REPORT_FILE, schemeFromRecipe } from "./recipe-scheme.js";
+
+export type ExportFormat = "onnx" | "ct" | "gptq" | "gptq_v2" | "gguf";
+export const EXPORT_FORMATS: ExportFormat[] = ["onnx", "ct", "gptq", "gptq_v2", "gguf"];
+
+export interface ExportOptions {
+  format: ExportFormat;
+  /** Scheme of the fake-quant weights; default: the packed config, then memc.recipe.yaml; none = dense. */
+  quant?: PackScheme;
+  /** Codes straight from a quantizer by module name (skips re-derivation). */
+  codes?: Map<string, QuantLinear>;
+  onnxDtype?: WeightDtype;
+  external?: boolean;
+  ggufType?: GgufType;
+  force?: boolean;
+}
+
+export interface ExportReport {
+  command: "export";
+  format: ExportFormat;
+  source: string;
+  output: string;
+  scheme: PackScheme | null;
+  sourceBytes: number;
+  artifactBytes: number;
+  seconds: number;
+  details: unknown;
+}
+
+async function dirBytes(dir: string, filter: (f: string) => boolean = () => true): Promise<number> {
+  let n = 0;
+  for (const f of await readdir(dir)) if (filter(f)) n += (await stat(join(dir, f))).size;
+  return n;
+}
+
+export async function exportArtifact(srcDir: string, outDir: string, o: ExportOptions): Promise<ExportReport> {
+  const t0 = performance.now();
+  const cfgPath = join(srcDir, "config.json");
+  if (!existsSync(cfgPath)) throw new InputError(`${srcDir}: missing config.json (not an HF checkpoint directory?)`);
+  const rawConfig = JSON.parse(await readFile(cfgPath, "utf8")) as Record<string, unknown>;
+  const packed = parsePackedConfig(rawConfig, cfgPath);
+  const quant = o.quant ?? packed?.scheme ?? (await schemeFromRecipe(srcDir));
+  const isWeights = (f: string) => f.endsWith(".safetensors") && f !== "golden.safetensors";
+  const sourceBytes = await dirBytes(srcDir, isWeights);
+  const details = await writeDirAtomically(outDir, async (tmp) => {
+    let d: unknown;
+    if (o.format === "ct" || o.format === "gptq" || o.format === "gptq_v2") {
+      if (packed) throw new InputError(`${srcDir}: already a packed ${packed.kind} checkpoint; export from the fake-quant directory instead`);
+      if (!quant) throw new InputError(`--format ${o.format} needs the quantization scheme: pass --wbits/--group-size (and --sym) or export a directory with ${RECIPE_FILE}`);
+      const ck = await openCheckpoint(srcDir);
+      try {
+        d = await writePackedCheckpoint(ck, tmp, { format: o.format, ...quant, ...(o.codes ? { codes: o.codes } : {}) });
+      } finally {
+        await ck.weights.close();
+      }
+    } else {
+      const spec = parseConfig(rawConfig, cfgPath);
+      const weights = packed ? await PackedWeights.open(srcDir) : (await openCheckpoint(srcDir)).weights;
+      const storedDtype = (n: string): Dtype => (weights instanceof PackedWeights && weights.isPacked(n) ? "F32" : weights instanceof PackedWeights ? weights.store.info(n).dtype : weights.info(n).dtype);
+      const src = { dir: srcDir, spec, rawConfig, weights, storedDtype };
+      try {
+        if (o.format === "onnx") {
+          d = await exportOnnx(src, tmp, { ...(quant ? { quant } : {}), ...(o.codes ? { codes: o.codes } : {}), weightDtype: o.onnxDtype ?? "fp32", ...(o.external !== undefined ? { external: o.external } : {}) });
+        } else {
+          d = await exportGguf(src, tmp, { type: o.ggufType ?? "f16", ...(quant ? { quant } : {}) });
+        }
+      } finally {
+        await weights.close();
+      }
+    }
+    if (existsSync(join(srcDir, RECIPE_FILE))) await copyFile(join(srcDir, RECIPE_FILE), join(tmp, RECIPE_FILE));
+    const report: ExportReport = {
+      command: "export", format: o.format, source: srcDir, output: outDir, scheme: quant ?? null, sourceBytes,
+      artifactBytes: await dirBytes(tmp, (f) => /\.(safetensors|onnx|data|gguf)$/.test(f)),
+      seconds: (performance.now() - t0) / 1000, details: d,
+    };
+    await writeFile(join(tmp, REPORT_FILE), JSON.stringify(report, null, 2) + "\n");
+    return report;
+  }, o.force === true);
+  return details;
+}
