@@ -16,7 +16,7 @@ import { renderModelReport, renderVectorReport } from "./embed-render.js";
 
 interface Opts {
   output: string; float8: string; pca?: number; scale: string; tables: string; ppl?: string[]; seqlen?: number; maxWindows?: number;
-  tensor?: string; queries?: string; queryCount?: number; fit?: string; k: number; seed: number; encode?: string[]; limit?: number; force?: boolean; json?: boolean;
+  tensor?: string; queries?: string; queryCount?: number; fit?: string; k: number; seed: number; encode?: string[]; limit?: number; maxTokens?: number; force?: boolean; json?: boolean;
 }
 
 export function register(program: Command): void {
@@ -39,7 +39,8 @@ export function register(program: Command): void {
     .option("--k <n>", "vectors mode: top-k for recall@k / nDCG@k", parseIntOption, 10)
     .option("--seed <n>", "vectors mode: seed for the query sample", parseIntOption, 0)
     .option("--encode <text...>", "with a MODEL: write mean-pooled final hidden states of the texts' paragraphs to -o as .npy")
-    .option("--limit <n>", "with --encode: at most N paragraphs", parseIntOption)
+    .option("--limit <n>", "with --encode: at most N paragraphs per text file", parseIntOption)
+    .option("--max-tokens <n>", "with --encode: truncate paragraphs to N tokens (default 256)", parseIntOption)
     .option("--force", "replace an existing output")
     .option("--json", "print the report as JSON on stdout")
     .action(async (input: string, o: Opts) => {
@@ -48,7 +49,7 @@ export function register(program: Command): void {
         const isModel = existsSync(input) && statSync(input).isDirectory();
         if (o.encode) {
           if (!isModel) throw new InputError(`--encode needs a checkpoint directory, got ${input}`);
-          const v = await encodeParagraphs(input, o.encode, { limit: o.limit }, ui);
+          const v = await encodeParagraphs(input, o.encode, { limit: o.limit, maxTokens: o.maxTokens }, ui);
           await writeNpy(o.output, v.x, v.rows, v.dim);
           ui.stop();
           process.stdout.write(`${o.output}: ${v.rows} × ${v.dim} mean-pooled hidden states (float32 .npy)\n`);

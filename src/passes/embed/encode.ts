@@ -16,7 +16,7 @@ export interface EncodeOptions {
   minTokens?: number;
   /** Longer paragraphs are truncated to this many tokens (default 256). */
   maxTokens?: number;
-  /** Stop after this many paragraphs (default all). */
+  /** At most this many paragraphs per file, taken in order (default all). */
   limit?: number;
 }
 
@@ -33,12 +33,14 @@ export async function encodeParagraphs(modelDir: string, files: string[], o: Enc
   const minT = o.minTokens ?? 16, maxT = Math.min(o.maxTokens ?? 256, ckpt.spec.maxPositions);
   const docs: Int32Array[] = [];
   for (const f of files) {
+    let kept = 0;
     for (const p of paragraphs(await readFile(f, "utf8"))) {
+      if (o.limit !== undefined && kept >= o.limit) break;
       const ids = tok.encode(p);
-      if (ids.length >= minT) docs.push(ids.subarray(0, maxT));
-      if (o.limit !== undefined && docs.length >= o.limit) break;
+      if (ids.length < minT) continue;
+      docs.push(ids.subarray(0, maxT));
+      kept++;
     }
-    if (o.limit !== undefined && docs.length >= o.limit) break;
   }
   if (docs.length === 0) throw new InputError(`${files.join(", ")}: no paragraph with at least ${minT} tokens`);
   const D = ckpt.spec.hidden;
