@@ -10,6 +10,7 @@ import { InputError } from "../util/errors.js";
 import type { Emit } from "../util/events.js";
 import { fingerprintString, perplexity, sha256Prefix, type Fingerprint, type PplResult } from "./perplexity.js";
 import { checkSeqlen } from "./windows.js";
+import { universalNewlines } from "./text.js";
 import { openWeightSource } from "./weight-source.js";
 
 export interface EvalOptions {
@@ -36,13 +37,14 @@ export async function evaluateModel(modelDir: string, files: string[], opts: Eva
   const results: EvalResult[] = [];
   try {
     for (const file of files) {
-      const text = await readFile(file, "utf8");
+      const raw = await readFile(file);
+      const text = universalNewlines(raw.toString("utf8"));
       const tokens = tok.encode(text);
       checkSeqlen(seqlen, ckpt.spec.maxPositions, tokens.length, file);
       const r = await perplexity(ops, ckpt.spec, src, tokens, { seqlen, maxWindows: opts.maxWindows, task: `eval ${basename(file)}` }, emit);
       const fp: Fingerprint = {
         text: basename(file),
-        textSha256: sha256Prefix(text),
+        textSha256: sha256Prefix(raw),
         tokens: tokens.length,
         seqlen,
         windows: r.windows,
