@@ -48,3 +48,12 @@ extern "C" __global__ void scatter_add_rows(float* __restrict__ out, const float
   const float a = scale[r];
   for (int d = threadIdx.x; d < D; d += blockDim.x) atomicAdd(dst + d, a * y[(size_t)r * D + d]);
 }
+
+// fp32 → bf16 bits, round to nearest even (NaN kept quiet); x: [n] → y: [n] uint16. Header-free (no cuda_bf16.h).
+extern "C" __global__ void cast_f32_bf16(unsigned short* __restrict__ y, const float* __restrict__ x, long long n) {
+  for (long long t = blockIdx.x * (long long)blockDim.x + threadIdx.x; t < n; t += (long long)gridDim.x * blockDim.x) {
+    const unsigned int u = __float_as_uint(x[t]);
+    if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x7fffffu)) y[t] = (unsigned short)((u >> 16) | 0x40u);
+    else y[t] = (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+  }
+}

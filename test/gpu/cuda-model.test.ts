@@ -95,6 +95,14 @@ for (const name of ["llama-t", "moe-t", "llama-s", "moe-s"]) {
       // both fp32 with different summation orders; 0.1% is the issue's bar (the printed line has the measured gap)
       assert.ok(rel < 1e-3, `${name}: cuda ppl ${gpu.ppl} vs cpu ${cpu.ppl}`);
       assert.equal(ops.memory().liveTensors, 0, "tensors leaked by the forward on cuda");
+      // bf16 GEMM mode (what a bf16 runtime computes): inputs of every GEMM rounded to bf16, fp32 accumulate.
+      // Not the fp32 oracle, so only a sanity bound: 1% (the printed line has the measured gap).
+      const { CudaOps } = await import("../../src/runtime/cuda/ops.js");
+      const bf = await perplexity(new CudaOps(ops.dev, { gemm: "bf16" }), ckpt.spec, ckpt.weights, tokens, o, silent);
+      const relBf = Math.abs(bf.ppl / cpu.ppl - 1);
+      lines.push(`ppl ${name} (${bf.windows}×512): cuda bf16-GEMM ${bf.ppl.toFixed(5)} vs cpu fp32 rel ${relBf.toExponential(2)}; ${bf.tokensPerSecond.toFixed(0)} tok/s`);
+      assert.ok(relBf < 1e-2, `${name}: cuda bf16 ppl ${bf.ppl} vs cpu ${cpu.ppl}`);
+      assert.equal(ops.memory().inUse, 0, "device bytes leaked (bf16 shadows?)");
     } finally {
       await ckpt.weights.close();
     }

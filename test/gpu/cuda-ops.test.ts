@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { add, rmsnorm, rope, sigmoidGate, swiglu } from "../../src/runtime/cpu/reference/elementwise.js";
 import { attention, linear, nll } from "../../src/runtime/cpu/reference/linear.js";
 import { embedding, gatherRows, route, scatterAddRows } from "../../src/runtime/cpu/reference/routing.js";
+import { bf16ToF32, f32ToBf16 } from "../../src/runtime/dtypes.js";
 import { compare, cudaOps, fmtErr, measured, noGpu, randInts, randn, seed } from "./helpers.js";
 
 const opts = { skip: noGpu };
@@ -84,11 +85,14 @@ test("rope interleaved = rotate-half on de-interleaved columns", opts, async () 
   ops.free(y);
 });
 
-for (const tf32 of [false, true]) {
-  test(`linear (cuBLAS ${tf32 ? "tf32" : "fp32"}) with bias, K and N not multiples of 64`, opts, async () => {
+/** x rounded to bf16 and back (the oracle's view of what a bf16 GEMM multiplies). */
+const bf16Round = (x: Float32Array) => Float32Array.from(x, (v) => bf16ToF32(f32ToBf16(v)));
+
+for (const mode of ["fp32", "tf32", "bf16"] as const) {
+  test(`linear (cuBLAS ${mode}) with bias, K and N not multiples of 64`, opts, async () => {
     const base = await cudaOps();
     const { CudaOps } = await import("../../src/runtime/cuda/ops.js");
-    const ops = tf32 ? new CudaOps(base.dev, { tf32: true }) : base;
+    const ops = mode === "fp32" ? base : new CudaOps(base.dev, { gemm: mode });
     const s = seed();
     const [M, K, N] = [300, 352, 130];
     const x = randn(M * K, s);
@@ -96,9 +100,14 @@ for (const tf32 of [false, true]) {
     const b = randn(N, s + 2);
     const [tx, tw, tb] = [await ops.upload(x, [M, K]), await ops.upload(w, [N, K]), await ops.upload(b, [N])];
     const y = await ops.linear(tx, tw, tb);
-    // fp32: K-long dot products summed in another order (~√K·ε); tf32 rounds inputs to 10 mantissa bits (2^-11 each)
-    expectClose(`linear-${tf32 ? "tf32" : "fp32"}`, s, await ops.download(y), linear(x, w, M, K, N, b), tf32 ? 3e-3 : 2e-6, tf32 ? "tf32 inputs" : "fp32 order");
-    for (const z of [tx, tw, tb, y]) ops.free(z);
+    const y2 = await ops.linear(tx, tw, tb); // second call reuses the bf16 weight shadow
+    // fp32: K-long dot products summed in another order (~√K·ε); tf32 rounds inputs to 10 mantissa bits (2^-11 each);
+    // bf16: the oracle multiplies the same bf16-rounded inputs, so only fp32 accumulation order differs
+    const want = mode === "bf16" ? linear(bf16Round(x), bf16Round(w), M, K, N, b) : linear(x, w, M, K, N, b);
+    const tol = { fp32: 2e-6, tf32: 3e-3, bf16: 2e-6 }[mode];
+    expectClose(`linear-${mode}`, s, await ops.download(y), want, tol, `${mode} inputs`);
+    expectClose(`linear-${mode} (2nd call)`, s, await ops.download(y2), want, tol, `${mode} inputs`);
+    for (const z of [tx, tw, tb, y, y2]) ops.free(z);
   });
 }
 

@@ -2,7 +2,7 @@
 
 import { CudaDevice } from "./device.js";
 import { CudaUnavailableError } from "./errors.js";
-import { CudaOps, type CudaOpsOptions } from "./ops.js";
+import { CudaOps, type CudaOpsOptions, type GemmMode } from "./ops.js";
 import { probeCuda } from "./probe.js";
 
 export { CudaOps, CudaTensor } from "./ops.js";
@@ -14,6 +14,8 @@ export async function openCudaOps(opts: CudaOpsOptions = {}): Promise<CudaOps> {
   const report = probeCuda();
   if (!report.ok) throw new CudaUnavailableError(report.reason ?? "unknown");
   const ordinal = Number(process.env.MEMC_CUDA_DEVICE ?? 0);
-  const tf32 = opts.tf32 ?? process.env.MEMC_CUDA_TF32 === "1";
-  return new CudaOps(CudaDevice.open(ordinal), { ...opts, tf32 });
+  const env = process.env.MEMC_CUDA_GEMM;
+  if (env && !["fp32", "tf32", "bf16"].includes(env)) throw new CudaUnavailableError(`MEMC_CUDA_GEMM=${env}: expected fp32, tf32 or bf16`);
+  const gemm = opts.gemm ?? (env as GemmMode | undefined) ?? "fp32";
+  return new CudaOps(CudaDevice.open(ordinal), { ...opts, gemm });
 }

@@ -1,10 +1,11 @@
-// CudaOps: the op table (src/runtime/ops.ts) on one GPU. fp32 tensors in device memory; GEMMs through cuBLAS
-// (fp32 storage, COMPUTE_32F by default — exact fp32 FMA; tf32 when asked), everything else through kernels/*.cu.
+// CudaOps: the op table (src/runtime/ops.ts) on one GPU. fp32 tensors in device memory; GEMMs through cuBLAS:
+// fp32 (COMPUTE_32F, exact fp32 FMA; the default), tf32, or bf16 (weights kept as a bf16 shadow, activations cast to
+// bf16 per GEMM, fp32 accumulate and output). Everything else through kernels/*.cu in fp32.
 
 import type { DeviceTensor, Ops, RoutingResult } from "../ops.js";
 import { shapes } from "../null/shapes.js";
 import type { DevicePtr } from "./ffi/driver.js";
-import { COMPUTE_32F, COMPUTE_32F_FAST_TF32, OP_N, OP_T, R_32F } from "./ffi/cublas.js";
+import { COMPUTE_32F, COMPUTE_32F_FAST_TF32, OP_N, OP_T, R_16BF, R_32F } from "./ffi/cublas.js";
 import type { CudaDevice } from "./device.js";
 import { f32, i32, i64, ptr, type KernelArg } from "./program.js";
 
@@ -16,9 +17,11 @@ export class CudaTensor implements DeviceTensor {
   ) {}
 }
 
+export type GemmMode = "fp32" | "tf32" | "bf16";
+
 export interface CudaOpsOptions {
-  /** TF32 tensor-core GEMMs (≈10 mantissa bits on the inputs); default false = exact fp32 */
-  tf32?: boolean;
+  /** fp32 (default, exact), tf32 (tensor cores, inputs rounded to 10 mantissa bits), bf16 (inputs rounded to bf16) */
+  gemm?: GemmMode;
   /** bytes of logits one lm_head chunk may hold on the device (default 256 MiB) */
   nllChunkBytes?: number;
 }
@@ -28,20 +31,22 @@ const gridFor = (n: number) => Math.max(1, Math.min(Math.ceil(n / EW_BLOCK), 1 <
 
 export class CudaOps implements Ops<CudaTensor> {
   readonly device = "cuda";
-  private readonly compute: number;
+  readonly gemmMode: GemmMode;
   private readonly nllChunkBytes: number;
   private readonly live = new Set<CudaTensor>();
+  /** bf16 copies of GEMM weights (gemm = "bf16"), made on first use and freed with the tensor */
+  private readonly shadows = new Map<CudaTensor, DevicePtr>();
 
   constructor(
     readonly dev: CudaDevice,
     opts: CudaOpsOptions = {},
   ) {
-    this.compute = opts.tf32 ? COMPUTE_32F_FAST_TF32 : COMPUTE_32F;
+    this.gemmMode = opts.gemm ?? "fp32";
     this.nllChunkBytes = opts.nllChunkBytes ?? 256 * 2 ** 20;
   }
 
   get precision(): string {
-    return this.compute === COMPUTE_32F ? "fp32 (cuBLAS COMPUTE_32F)" : "fp32 storage, tf32 GEMMs";
+    return { fp32: "fp32 (cuBLAS COMPUTE_32F)", tf32: "fp32 storage, tf32 GEMMs", bf16: "fp32 storage, bf16 GEMM inputs, fp32 accumulate" }[this.gemmMode];
   }
 
   private alloc(shape: readonly number[]): CudaTensor {
@@ -78,6 +83,11 @@ export class CudaOps implements Ops<CudaTensor> {
   free(x: CudaTensor): void {
     if (!this.live.delete(x)) return; // already freed (tied weights are freed once)
     this.dev.allocator.free(x.ptr);
+    const sh = this.shadows.get(x);
+    if (sh !== undefined) {
+      this.dev.allocator.free(sh);
+      this.shadows.delete(x);
+    }
   }
 
   /** Live tensors and allocator bytes (leak checks, peak memory in benchmarks). */
@@ -102,10 +112,33 @@ export class CudaOps implements Ops<CudaTensor> {
     return y;
   }
 
-  /** y [M, N] = x [M, K] · w [N, K]ᵀ, row-major; in cuBLAS's column-major terms yᵀ = w · xᵀ. */
-  gemm(y: DevicePtr, x: DevicePtr, w: DevicePtr, M: number, K: number, N: number): void {
+  /** fp32 [n] → a new bf16 device buffer (caller frees). */
+  private toBf16(p: DevicePtr, n: number): DevicePtr {
+    const out = this.dev.allocator.alloc(n * 2);
+    this.run("elementwise.cu", "cast_f32_bf16", [gridFor(n), 1, 1], EW_BLOCK, [ptr(out), ptr(p), i64(n)]);
+    return out;
+  }
+
+  /** y [M, N] = x [M, K] · w [N, K]ᵀ, row-major; in cuBLAS's column-major terms yᵀ = w · xᵀ. `wt` names the weight
+   *  tensor whose bf16 shadow may be reused. */
+  gemm(y: DevicePtr, x: DevicePtr, w: DevicePtr, M: number, K: number, N: number, wt?: CudaTensor): void {
     const { lib, handle } = this.dev.cublas;
-    lib.gemmEx(handle, { transa: OP_T, transb: OP_N, m: N, n: M, k: K, alpha: 1, a: w, aType: R_32F, lda: K, b: x, bType: R_32F, ldb: K, beta: 0, c: y, cType: R_32F, ldc: N, compute: this.compute });
+    const g = { transa: OP_T, transb: OP_N, m: N, n: M, k: K, alpha: 1, lda: K, ldb: K, beta: 0, c: y, cType: R_32F, ldc: N };
+    if (this.gemmMode !== "bf16") {
+      const compute = this.gemmMode === "tf32" ? COMPUTE_32F_FAST_TF32 : COMPUTE_32F;
+      lib.gemmEx(handle, { ...g, a: w, aType: R_32F, b: x, bType: R_32F, compute });
+      return;
+    }
+    let wb = wt ? this.shadows.get(wt) : undefined;
+    const ownW = wb === undefined && !wt;
+    if (wb === undefined) {
+      wb = this.toBf16(w, N * K);
+      if (wt) this.shadows.set(wt, wb);
+    }
+    const xb = this.toBf16(x, M * K);
+    lib.gemmEx(handle, { ...g, a: wb, aType: R_16BF, b: xb, bType: R_16BF, compute: COMPUTE_32F });
+    this.dev.allocator.free(xb);
+    if (ownW) this.dev.allocator.free(wb);
   }
 
   async linear(x: CudaTensor, w: CudaTensor, bias?: CudaTensor): Promise<CudaTensor> {
@@ -113,7 +146,7 @@ export class CudaOps implements Ops<CudaTensor> {
     const K = x.shape[1]!;
     const y = this.alloc([M, N]);
     if (M === 0 || N === 0) return y;
-    this.gemm(y.ptr, x.ptr, w.ptr, M, K, N);
+    this.gemm(y.ptr, x.ptr, w.ptr, M, K, N, w);
     if (bias) this.run("elementwise.cu", "add_bias_rows", [gridFor(M * N), 1, 1], EW_BLOCK, [ptr(y.ptr), ptr(bias.ptr), i64(M), i32(N)]);
     return y;
   }
@@ -220,7 +253,7 @@ export class CudaOps implements Ops<CudaTensor> {
     const np = this.dev.allocator.alloc(S * 4);
     for (let r = 0; r < S; r += chunk) {
       const n = Math.min(chunk, S - r);
-      this.gemm(logits, h.ptr + r * D * 4, w.ptr, n, D, V);
+      this.gemm(logits, h.ptr + r * D * 4, w.ptr, n, D, V, w);
       this.run("cross_entropy.cu", "logsumexp_nll", [n, 1, 1], 256, [ptr(np + r * 4), ptr(logits), ptr(tp + r * 4), i32(n), i32(V)]);
     }
     this.dev.allocator.copyOut(out, np);
@@ -230,6 +263,7 @@ export class CudaOps implements Ops<CudaTensor> {
 
   async dispose(): Promise<void> {
     this.live.clear();
+    this.shadows.clear();
     this.dev.dispose();
   }
 }
