@@ -62,8 +62,9 @@ function mse(y: Float32Array, t: Float32Array): number {
 
 async function fingerprint(ckpt: Checkpoint, o: OmniQuantOptions): Promise<string> {
   const calib = createHash("sha256").update(await readFile(o.calib)).digest("hex").slice(0, 12);
-  const { stateDir: _s, stopAfterLayers: _x, calib: _c, ...rest } = o;
-  return JSON.stringify({ method: "omniquant-lwc", model: resolve(ckpt.dir), calib, ...rest });
+  // explicit key order: the string is compared verbatim on resume
+  const { wbits, groupSize, sym, nsamples, seqlen, epochs, seed, lwcLr } = o;
+  return JSON.stringify({ method: "omniquant-lwc", model: resolve(ckpt.dir), calib, wbits, groupSize, sym, nsamples, seqlen, epochs, seed, lwcLr });
 }
 
 /** Fake-quantizes every slot of `w` (a clone) from the fp weights `fp` with the given quantizers. */
