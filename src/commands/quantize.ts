@@ -5,6 +5,7 @@ import { validateRecipe } from "../recipe/io.js";
 import { runRecipe } from "../pipeline/run.js";
 import { renderer } from "../ui/progress.js";
 import { parseIntOption } from "./options.js";
+import { InputError } from "../util/errors.js";
 
 interface QuantizeFlags {
   output: string;
@@ -12,8 +13,22 @@ interface QuantizeFlags {
   wbits: number;
   groupSize: number;
   sym?: boolean;
+  // omniquant (src/passes/omniquant)
+  calib?: string;
+  nsamples: number;
+  seqlen: number;
+  epochs: number;
+  abits: number;
+  let?: boolean;
   overwrite?: boolean;
   json?: boolean;
+}
+
+function passParams(o: QuantizeFlags): Record<string, unknown> {
+  const base = { wbits: o.wbits, group_size: o.groupSize, sym: o.sym ?? false };
+  if (o.method !== "omniquant") return base;
+  if (!o.calib) throw new InputError("--method omniquant needs --calib FILE (calibration text)");
+  return { ...base, calib: o.calib, nsamples: o.nsamples, seqlen: o.seqlen, epochs: o.epochs, abits: o.abits, let: o.let ?? false, state_dir: `${o.output.replace(/\/+$/, "")}.omniquant-state` };
 }
 
 export function register(program: Command): void {
@@ -22,15 +37,21 @@ export function register(program: Command): void {
     .description("Quantize the Linear layers inside the decoder blocks; writes an HF checkpoint of dequantized (fake-quant) weights + memc.recipe.yaml + memc.report.json")
     .argument("<model>", "HF checkpoint directory")
     .requiredOption("-o, --output <dir>", "output directory (written atomically)")
-    .option("--method <name>", "rtn (round-to-nearest baseline)", "rtn")
+    .option("--method <name>", "rtn (round-to-nearest baseline) | omniquant (LWC block-wise reconstruction; needs --calib)", "rtn")
     .option("--wbits <bits>", "weight bits, 2..8 (llama-s english: fp 38.79 → W4 g128 39.49, W3 g128 41.59, W2 g64 63.27)", parseIntOption, 4)
     .option("--group-size <n>", "columns per quantization group; -1 = whole row. Must divide every layer's input width", parseIntOption, 128)
     .option("--sym", "symmetric quantization (default asymmetric with zero points)")
+    .option("--calib <file>", "omniquant: calibration text file (e.g. ../shared/fixtures/text/calib/english.txt)")
+    .option("--nsamples <n>", "omniquant: calibration windows (seed 2 random windows, as the reference)", parseIntOption, 128)
+    .option("--seqlen <n>", "omniquant: tokens per calibration window", parseIntOption, 512)
+    .option("--epochs <n>", "omniquant: epochs over the calibration windows per layer (reference: 20; 40 for 2-bit)", parseIntOption, 20)
+    .option("--abits <bits>", "omniquant: activation bits (16 = weight-only; LET / 4..8 not implemented yet)", parseIntOption, 16)
+    .option("--let", "omniquant: learnable equivalent transformation (not implemented yet)")
     .option("--overwrite", "replace OUT if it exists")
     .option("--json", "print the report as JSON on stdout")
     .action(async (model: string, o: QuantizeFlags) => {
       const recipe = validateRecipe(
-        { memc: 1, model, passes: [{ method: o.method, params: { wbits: o.wbits, group_size: o.groupSize, sym: o.sym ?? false } }], output: { dir: o.output } },
+        { memc: 1, model, passes: [{ method: o.method, params: passParams(o) }], output: { dir: o.output } },
         "command line",
       );
       const ui = renderer();

@@ -2,9 +2,10 @@
 
 import { InputError } from "../util/errors.js";
 import { rtn } from "./rtn/index.js";
+import { omniquant } from "./omniquant/index.js";
 import type { PassDefinition } from "./types.js";
 
-export const PASSES: Record<string, PassDefinition<any>> = { rtn };
+export const PASSES: Record<string, PassDefinition<any>> = { rtn, omniquant };
 
 export function getPass(method: string): PassDefinition<unknown> {
   const p = PASSES[method];
