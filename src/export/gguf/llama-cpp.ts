@@ -15,7 +15,7 @@ type NlcModel = {
 };
 type NlcSeq = {
   controlledEvaluate(input: unknown[]): Promise<({ next: { logits?: Map<number, number> } } | undefined)[]>;
-  dispose(): void;
+  clearHistory(): Promise<void>;
 };
 
 /** The node-llama-cpp module, or undefined with the reason when it cannot be loaded. */
@@ -45,19 +45,19 @@ export async function llamaCppLogits(ggufPath: string, windows: ArrayLike<number
   const llama = await mod.getLlama({ gpu: false, build: "never", logLevel: mod.LlamaLogLevel.error, ...(threads ? { maxThreads: threads } : {}) });
   const model = await llama.loadModel({ modelPath: ggufPath });
   const S = Math.max(...windows.map((w) => w.length));
-  const ctx = await model.createContext({ contextSize: Math.max(S, 64), batchSize: Math.max(S, 64), sequences: 1 });
+  const ctx = await model.createContext({ contextSize: S + 64, batchSize: S, sequences: 1 });
+  const seq = ctx.getSequence();
   const t0 = performance.now();
   const out: Float32Array[] = [];
   try {
     for (const w of windows) {
-      const seq = ctx.getSequence();
+      await seq.clearHistory();
       const r = await seq.controlledEvaluate(Array.from(w, (t) => [t, { generateNext: { logits: true } }]));
       const lg = new Float32Array(w.length * vocab);
       r.forEach((x, t) => {
         for (const [tok, v] of x?.next.logits ?? []) lg[t * vocab + tok] = v;
       });
       out.push(lg);
-      seq.dispose();
     }
   } finally {
     await ctx.dispose();
