@@ -99,6 +99,10 @@ for (const name of ["llama-t", "moe-t", "llama-s", "moe-s"]) {
       // Not the fp32 oracle, so only a sanity bound: 1% (the printed line has the measured gap).
       const { CudaOps } = await import("../../src/runtime/cuda/ops.js");
       const bf = await perplexity(new CudaOps(ops.dev, { gemm: "bf16" }), ckpt.spec, ckpt.weights, tokens, o, silent);
+      const fl = await perplexity(new CudaOps(ops.dev, { attention: "flash" }), ckpt.spec, ckpt.weights, tokens, o, silent);
+      const relFl = Math.abs(fl.ppl / cpu.ppl - 1);
+      lines.push(`ppl ${name} (${fl.windows}×512): cuda fp32 flash-attention ${fl.ppl.toFixed(5)} vs cpu rel ${relFl.toExponential(2)}; ${fl.tokensPerSecond.toFixed(0)} tok/s`);
+      assert.ok(relFl < 1e-3, `${name}: cuda flash ppl ${fl.ppl} vs cpu ${cpu.ppl}`);
       const relBf = Math.abs(bf.ppl / cpu.ppl - 1);
       lines.push(`ppl ${name} (${bf.windows}×512): cuda bf16-GEMM ${bf.ppl.toFixed(5)} vs cpu fp32 rel ${relBf.toExponential(2)}; ${bf.tokensPerSecond.toFixed(0)} tok/s`);
       assert.ok(relBf < 1e-2, `${name}: cuda bf16 ppl ${bf.ppl} vs cpu ${cpu.ppl}`);

@@ -8,6 +8,7 @@ import type { DevicePtr } from "./ffi/driver.js";
 import { COMPUTE_32F, COMPUTE_32F_FAST_TF32, OP_N, OP_T, R_16BF, R_32F } from "./ffi/cublas.js";
 import type { CudaDevice } from "./device.js";
 import { f32, i32, i64, ptr, type KernelArg } from "./program.js";
+import { attentionGemm } from "./attention-gemm.js";
 
 export class CudaTensor implements DeviceTensor {
   constructor(
@@ -22,6 +23,9 @@ export type GemmMode = "fp32" | "tf32" | "bf16";
 export interface CudaOpsOptions {
   /** fp32 (default, exact), tf32 (tensor cores, inputs rounded to 10 mantissa bits), bf16 (inputs rounded to bf16) */
   gemm?: GemmMode;
+  /** "gemm" (default): cuBLAS batched GEMMs over bounded query chunks + a causal softmax kernel (tensor cores unless
+   *  gemm = fp32); "flash": kernels/attention.cu, fp32 CUDA cores, one BQ×BK score tile per head */
+  attention?: "gemm" | "flash";
   /** bytes of logits one lm_head chunk may hold on the device (default 256 MiB) */
   nllChunkBytes?: number;
 }
@@ -32,6 +36,7 @@ const gridFor = (n: number) => Math.max(1, Math.min(Math.ceil(n / EW_BLOCK), 1 <
 export class CudaOps implements Ops<CudaTensor> {
   readonly device = "cuda";
   readonly gemmMode: GemmMode;
+  readonly attentionImpl: "gemm" | "flash";
   private readonly nllChunkBytes: number;
   private readonly live = new Set<CudaTensor>();
   /** bf16 copies of GEMM weights (gemm = "bf16"), made on first use and freed with the tensor */
@@ -42,6 +47,7 @@ export class CudaOps implements Ops<CudaTensor> {
     opts: CudaOpsOptions = {},
   ) {
     this.gemmMode = opts.gemm ?? "fp32";
+    this.attentionImpl = opts.attention ?? "gemm";
     this.nllChunkBytes = opts.nllChunkBytes ?? 256 * 2 ** 20;
   }
 
@@ -173,9 +179,13 @@ export class CudaOps implements Ops<CudaTensor> {
     if (headDim > 256) throw new Error(`attention: headDim ${headDim} > 256 is not supported by kernels/attention.cu`);
     const out = this.alloc([R, C]);
     const W = R / windowLen;
-    if (R > 0) {
+    if (R > 0 && this.attentionImpl === "gemm") {
+      attentionGemm(this.dev, { out: out.ptr, q: q.ptr, k: k.ptr, v: v.ptr, H: heads, KH: kvHeads, Dh: headDim, L: windowLen, W, tf32: this.gemmMode !== "fp32" });
+    } else if (R > 0) {
+      if (headDim % 4) throw new Error(`attention (flash): headDim ${headDim} must be a multiple of 4`);
       const args = [ptr(out.ptr), ptr(q.ptr), ptr(k.ptr), ptr(v.ptr), i32(heads), i32(kvHeads), i32(windowLen), f32(1 / Math.sqrt(headDim))];
-      this.run("attention.cu", "attention_causal", [Math.ceil(windowLen / 64), heads, W], 64, args, { HD: headDim });
+      // 64 query rows per block, 4 threads per row (BQ·TPQ in kernels/attention.cu)
+      this.run("attention.cu", "attention_causal", [Math.ceil(windowLen / 64), heads, W], 256, args, { HD: headDim });
     }
     return out;
   }
