@@ -13,6 +13,7 @@ interface QuantizeFlags {
   wbits: number;
   groupSize: number;
   sym?: boolean;
+  exclude?: string;
   // omniquant (src/passes/omniquant)
   calib?: string;
   nsamples: number;
@@ -26,6 +27,7 @@ interface QuantizeFlags {
 
 function passParams(o: QuantizeFlags): Record<string, unknown> {
   const base = { wbits: o.wbits, group_size: o.groupSize, sym: o.sym ?? false };
+  if (o.method === "rtn") return o.exclude ? { ...base, exclude: o.exclude.split(",").filter(Boolean) } : base;
   if (o.method !== "omniquant") return base;
   if (!o.calib) throw new InputError("--method omniquant needs --calib FILE (calibration text)");
   return { ...base, calib: o.calib, nsamples: o.nsamples, seqlen: o.seqlen, epochs: o.epochs, abits: o.abits, let: o.let ?? false, state_dir: `${o.output.replace(/\/+$/, "")}.omniquant-state` };
@@ -41,6 +43,7 @@ export function register(program: Command): void {
     .option("--wbits <bits>", "weight bits, 2..8 (llama-s english: fp 38.79 → W4 g128 39.49, W3 g128 41.59, W2 g64 63.27)", parseIntOption, 4)
     .option("--group-size <n>", "columns per quantization group; -1 = whole row. Must divide every layer's input width", parseIntOption, 128)
     .option("--sym", "symmetric quantization (default asymmetric with zero points)")
+    .option("--exclude <parts>", "rtn: leave these layer parts unquantized, comma-separated: attention,mlp,experts")
     .option("--calib <file>", "omniquant: calibration text file (e.g. ../shared/fixtures/text/calib/english.txt)")
     .option("--nsamples <n>", "omniquant: calibration windows (seed 2 random windows, as the reference)", parseIntOption, 128)
     .option("--seqlen <n>", "omniquant: tokens per calibration window", parseIntOption, 512)

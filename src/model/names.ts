@@ -64,3 +64,13 @@ export function quantizableLinears(spec: ModelSpec, i: number): string[] {
   for (const m of mlps) out.push(m.gate, m.up, m.down);
   return out;
 }
+
+export type LinearKind = "attention" | "mlp" | "experts";
+export const LINEAR_KINDS: LinearKind[] = ["attention", "mlp", "experts"];
+
+/** Which part of a decoder layer a quantizable Linear (module name, no `.weight`) belongs to. */
+export function linearKind(module: string): LinearKind {
+  if (module.includes(".self_attn.")) return "attention";
+  if (module.includes(".experts.")) return "experts";
+  return "mlp";
+}

@@ -32,7 +32,9 @@ const cases: [string, string, string[] | null][] = [
   ["llama-t", "fp", null],
   ["llama-t", "rtn_w4g32", ["--wbits", "4", "--group-size", "32"]],
   ["moe-t", "fp", null],
-  ["moe-t", "rtn_w3g128", ["--wbits", "3", "--group-size", "128"]],
+  // reference.json's MoE rtn rows leave the experts unquantized (transformers 5 keeps Mixtral experts as fused
+  // parameters, not nn.Linear): attention-only RTN gives 69.508 vs 69.527; quantizing the experts too gives 74.20.
+  ["moe-t", "rtn_w3g128", ["--wbits", "3", "--group-size", "128", "--exclude", "experts"]],
 ];
 
 for (const [model, variant, flags] of cases) {

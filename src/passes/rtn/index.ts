@@ -2,7 +2,7 @@
 // lm_head, norms or MoE routers) — the deterministic baseline of ../shared/fixtures/README.md (`rtn_wBgG`).
 
 import { z } from "zod";
-import { quantizableLinears } from "../../model/names.js";
+import { LINEAR_KINDS, linearKind, quantizableLinears } from "../../model/names.js";
 import type { PassDefinition } from "../types.js";
 import { checkGroup, dequantizeGroups, quantizeGroups, type QuantSpec } from "./quantize.js";
 
@@ -11,6 +11,8 @@ export const rtnParams = z
     wbits: z.number().int().min(2).max(8),
     group_size: z.number().int().min(-1),
     sym: z.boolean().default(false),
+    /** Leave these parts of each layer unquantized (reference.json's MoE rtn rows quantize attention only). */
+    exclude: z.array(z.enum(LINEAR_KINDS as [string, ...string[]])).default([]),
   })
   .strict();
 
@@ -30,6 +32,7 @@ export const rtn: PassDefinition<RtnParams> = {
     const targets = new Map<string, [number, number]>();
     for (let i = 0; i < ckpt.spec.layers; i++) {
       for (const m of quantizableLinears(ckpt.spec, i)) {
+        if (params.exclude.includes(linearKind(m))) continue;
         const name = `${m}.weight`;
         const [rows, cols] = ckpt.weights.info(name).shape as [number, number];
         checkGroup(name, cols, spec.groupSize);
@@ -38,7 +41,7 @@ export const rtn: PassDefinition<RtnParams> = {
     }
     return {
       replaced: [...targets.keys()],
-      details: { bits: spec.bits, groupSize: spec.groupSize, sym: spec.sym, layers: targets.size },
+      details: { bits: spec.bits, groupSize: spec.groupSize, sym: spec.sym, exclude: params.exclude, layers: targets.size },
       transform: (name) => {
         const shape = targets.get(name);
         if (!shape) return undefined;
