@@ -7,6 +7,33 @@ import type { Dtype } from "../../model/safetensors/dtypes.js";
 import { InputError } from "../../util/errors.js";
 import type { PackScheme } from "./config.js";
 import { dequantShifted, type QuantLinear } from "./qlinear.js";
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "../../runtime/dtypes.js";
+
+const f32b = new Float32Array(1);
+const u32b = new Uint32Array(f32b.buffer);
+/** x rounded to `dtype` and moved k units in its last place (positive x). */
+function nudge(x: number, dtype: Dtype, k: number): number {
+  if (dtype === "F16") return f16ToF32(f32ToF16(x) + k);
+  if (dtype === "BF16") return bf16ToF32(f32ToBf16(x) + k);
+  f32b[0] = x;
+  u32b[0] = u32b[0]! + k;
+  return f32b[0]!;
+}
+/** x as it reads back after storage in `dtype` */
+function stored(x: number, dtype: Dtype): number {
+  return dtype === "F16" ? f16ToF32(f32ToF16(x)) : dtype === "BF16" ? bf16ToF32(f32ToBf16(x)) : Math.fround(x);
+}
+
+/** Among the scale-dtype values next to `s`, the first whose grid reproduces the group's stored ŵ exactly. */
+function snapScale(s: number, m: Int32Array, w: Float32Array, start: number, scaleDtype: Dtype, storedDtype: Dtype): number {
+  for (const k of [0, -1, 1, -2, 2, -3, 3]) {
+    const c = nudge(s, scaleDtype, k);
+    let ok = true;
+    for (let i = 0; i < m.length && ok; i++) if (stored(Math.fround(m[i]! * c), storedDtype) !== w[start + i]) ok = false;
+    if (ok) return c;
+  }
+  return nudge(s, scaleDtype, 0);
+}
 
 /** fp32 scales rounded through a storage dtype (what a runtime will multiply by). */
 export function roundScales(scale: Float32Array, dtype: Dtype): Float32Array {
@@ -82,7 +109,7 @@ export function rederiveCodes(what: string, w: Float32Array, rows: number, cols:
       }
       let lo = 0;
       for (const v of fit.m) lo = Math.min(lo, v);
-      scale[r * G + gi] = fit.scale;
+      scale[r * G + gi] = fit.scale > 0 ? snapScale(fit.scale, fit.m, w, start, scaleDtype, storedDtype) : fit.scale;
       zero[r * G + gi] = -lo;
       for (let i = 0; i < g; i++) q[start + i] = fit.m[i]! - lo;
     }
