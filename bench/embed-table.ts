@@ -38,6 +38,7 @@ const CONFIGS: Cfg[] = [
   { name: "PCA 0.25 + e4m3", p: { float8: "e4m3", pca: 0.25, scale: "none" } },
   { name: "e4m3 (embed only)", p: { float8: "e4m3", scale: "none" }, embedOnly: true },
   { name: "PCA 0.5 + e4m3 (embed only)", p: { float8: "e4m3", pca: 0.5, scale: "none" }, embedOnly: true },
+  { name: "PCA 0.25 + e4m3 (embed only)", p: { float8: "e4m3", pca: 0.25, scale: "none" }, embedOnly: true },
 ];
 
 const results: Record<string, unknown>[] = [];
