@@ -6,6 +6,7 @@ import type { ModelSpec } from "../../model/config.js";
 import { EMBED, FINAL_NORM, LM_HEAD, layerNames, type ExpertNames } from "../../model/names.js";
 import { InputError } from "../../util/errors.js";
 import type { QuantLinear } from "../hf/qlinear.js";
+import { f32ToF16 } from "../../runtime/dtypes.js";
 import { GraphBuilder, scalarTensor, T } from "./builder.js";
 import { floatInit, linear, type WeightDtype } from "./linear.js";
 
@@ -80,7 +81,7 @@ export async function buildDecoder(g: GraphBuilder, src: DecoderSource, o: Decod
     return lin(act, e.down, D, I);
   };
 
-  let h = g.op("Gather", [g.f32(EMBED, [V, D], await src.f32(EMBED)), "input_ids"], { axis: 0 }); // [B, S, D]
+  let h = embedding(g, await src.f32(EMBED), V, D, o.weightDtype); // [B, S, D] fp32
   for (let i = 0; i < s.layers; i++) {
     const l = layerNames(s, i);
     const x = rms(h, await normW(l.inputNorm));
@@ -105,6 +106,15 @@ export async function buildDecoder(g: GraphBuilder, src: DecoderSource, o: Decod
   const wHead = await src.f32(head);
   const logits = g.node("MatMul", [hn, floatInit(g, "lm_head.weight_t", [D, V], transposeV(wHead, V, D), o.weightDtype)], 1)[0]!;
   g.node("Identity", [logits], ["logits"]);
+}
+
+/** Token embedding lookup; an fp16 table is gathered first and only the looked-up rows are cast to fp32. */
+function embedding(g: GraphBuilder, table: Float32Array, V: number, D: number, dtype: WeightDtype): string {
+  if (dtype === "fp32") return g.op("Gather", [g.f32(EMBED, [V, D], table), "input_ids"], { axis: 0 });
+  const h = new Uint16Array(table.length);
+  for (let i = 0; i < table.length; i++) h[i] = f32ToF16(table[i]!);
+  const t = g.init(`${EMBED}_fp16`, T.FLOAT16, [V, D], new Uint8Array(h.buffer));
+  return g.op("Cast", [g.op("Gather", [t, "input_ids"], { axis: 0 })], { to: T.FLOAT });
 }
 
 function transposeV(w: Float32Array, V: number, D: number): Float32Array {
