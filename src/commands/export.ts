@@ -16,6 +16,9 @@ interface Opts {
   ggufType: GgufType;
   force?: boolean;
   json?: boolean;
+  ppl?: string[];
+  seqlen?: string;
+  maxWindows?: string;
 }
 
 const int = (flag: string, v: string): number => {
@@ -37,6 +40,9 @@ export function register(program: Command): void {
     .addOption(new Option("--onnx-dtype <dtype>", "ONNX dense weight initializers (compute stays fp32)").choices(["fp32", "fp16"]).default("fp32"))
     .option("--external", "ONNX: always write weights to model.onnx.data (default: only above 2 GB)")
     .addOption(new Option("--gguf-type <type>", "GGUF weight type").choices(["f16", "q8_0", "q4_0", "q4_1"]).default("f16"))
+    .option("--ppl <file...>", "measure the artifact in its runtime (onnxruntime / packed reader / llama.cpp) next to memc on the source; gate 0.5%")
+    .option("--seqlen <n>", "--ppl window length (default min(2048, max_position_embeddings))")
+    .option("--max-windows <n>", "--ppl: score only the first N windows")
     .option("--force", "replace the output directory if it exists")
     .option("--json", "print the report as JSON")
     .action(async (dir: string, o: Opts) => {
@@ -45,6 +51,7 @@ export function register(program: Command): void {
       const r = await exportArtifact(dir, o.output, {
         format: o.format, onnxDtype: o.onnxDtype, ggufType: o.ggufType, force: o.force === true,
         ...(quant ? { quant } : {}), ...(o.external ? { external: true } : {}),
+        ...(o.ppl ? { ppl: o.ppl } : {}), ...(o.seqlen ? { seqlen: int("--seqlen", o.seqlen) } : {}), ...(o.maxWindows ? { maxWindows: int("--max-windows", o.maxWindows) } : {}),
       });
       if (o.json) {
         console.log(JSON.stringify(r, null, 2));
@@ -56,6 +63,10 @@ export function register(program: Command): void {
       const d = r.details as { layers?: { packed: boolean; module: string; reason?: string }[]; dense?: { module: string; reason: string }[] };
       const kept = d.layers ? d.layers.filter((l) => !l.packed).map((l) => ({ module: l.module, reason: l.reason ?? "" })) : (d.dense ?? []);
       for (const k of kept) console.log(`  kept dense: ${k.module} (${k.reason})`);
+      for (const p of r.ppl ?? []) {
+        const t = "ppl" in p.target ? `${p.target.ppl.toFixed(4)} (${p.target.runtime}; Δ ${(p.relDiff! * 100).toFixed(3)}%)` : `not run: ${p.target.skipped}`;
+        console.log(`  ppl ${p.file}: memc ${p.memc.ppl.toFixed(4)} · artifact ${t}\n    ${p.memc.fingerprint}`);
+      }
       console.log(`  report: ${r.output}/memc.report.json`);
     });
 }

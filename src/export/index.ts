@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { openCheckpoint } from "../model/checkpoint.js";
 import { parseConfig } from "../model/config.js";
 import type { Dtype } from "../model/safetensors/dtypes.js";
-import { InputError } from "../util/errors.js";
+import { InputError, MemcError } from "../util/errors.js";
 import { writeDirAtomically } from "./atomic.js";
 import { parsePackedConfig, type PackScheme } from "./hf/config.js";
 import type { QuantLinear } from "./hf/qlinear.js";
@@ -17,6 +17,7 @@ import { exportGguf, type GgufType } from "./gguf/export.js";
 import { exportOnnx } from "./onnx/export.js";
 import type { WeightDtype } from "./onnx/linear.js";
 import { RECIPE_FILE, REPORT_FILE, schemeFromRecipe } from "./recipe-scheme.js";
+import { verifyArtifact, type PplPair } from "./verify.js";
 
 export type ExportFormat = "onnx" | "ct" | "gptq" | "gptq_v2" | "gguf";
 export const EXPORT_FORMATS: ExportFormat[] = ["onnx", "ct", "gptq", "gptq_v2", "gguf"];
@@ -31,6 +32,12 @@ export interface ExportOptions {
   external?: boolean;
   ggufType?: GgufType;
   force?: boolean;
+  /** Measure the artifact in its runtime next to memc on the source (same windows); recorded in the report. */
+  ppl?: string[];
+  seqlen?: number;
+  maxWindows?: number;
+  /** Fail (exit 1, nothing written) when onnx/ct/gptq ppl differs from memc's by more than this (default 0.005). */
+  maxPplDiff?: number;
 }
 
 export interface ExportReport {
@@ -43,6 +50,7 @@ export interface ExportReport {
   artifactBytes: number;
   seconds: number;
   details: unknown;
+  ppl?: PplPair[];
 }
 
 async function dirBytes(dir: string, filter: (f: string) => boolean = () => true): Promise<number> {
@@ -86,11 +94,18 @@ export async function exportArtifact(srcDir: string, outDir: string, o: ExportOp
         await weights.close();
       }
     }
+    let ppl: PplPair[] | undefined;
+    if (o.ppl && o.ppl.length > 0) {
+      ppl = await verifyArtifact(srcDir, tmp, o.format, o.ppl, { ...(o.seqlen ? { seqlen: o.seqlen } : {}), ...(o.maxWindows ? { maxWindows: o.maxWindows } : {}) });
+      const gate = o.maxPplDiff ?? 0.005;
+      const bad = o.format === "gguf" ? undefined : ppl.find((p) => p.relDiff !== undefined && p.relDiff > gate);
+      if (bad) throw new MemcError(`${o.format} artifact: ppl on ${bad.file} differs from memc's by ${(bad.relDiff! * 100).toFixed(3)}% (gate ${(gate * 100).toFixed(2)}%); nothing written`);
+    }
     if (existsSync(join(srcDir, RECIPE_FILE))) await copyFile(join(srcDir, RECIPE_FILE), join(tmp, RECIPE_FILE));
     const report: ExportReport = {
       command: "export", format: o.format, source: srcDir, output: outDir, scheme: quant ?? null, sourceBytes,
       artifactBytes: await dirBytes(tmp, (f) => /\.(safetensors|onnx|data|gguf)$/.test(f)),
-      seconds: (performance.now() - t0) / 1000, details: d,
+      seconds: (performance.now() - t0) / 1000, details: d, ...(ppl ? { ppl } : {}),
     };
     await writeFile(join(tmp, REPORT_FILE), JSON.stringify(report, null, 2) + "\n");
     return report;

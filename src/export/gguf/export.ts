@@ -3,7 +3,7 @@
 // Q4_1/Q4_0/Q8_0 reuse memc's codes block-exactly where the scheme has group 32; otherwise ggml's quantizers run on ŵ.
 
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { copyFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ModelSpec } from "../../model/config.js";
 import type { Dtype } from "../../model/safetensors/dtypes.js";
@@ -83,6 +83,7 @@ export async function exportGguf(src: GgufSource, outDir: string, o: { type: Ggu
   if (src.weights.has(LM_HEAD)) mat("output.weight", LM_HEAD, s.vocab, s.hidden);
   const kv = await metadata(src, o.type);
   report.bytes = await writeGguf(join(outDir, GGUF_FILE), kv, tensors);
+  for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json"]) if (existsSync(join(src.dir, f))) await copyFile(join(src.dir, f), join(outDir, f));
   return report;
 }
 

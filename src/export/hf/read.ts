@@ -43,10 +43,16 @@ export class PackedWeights {
     return this.packed.has(name);
   }
 
-  /** fp32 weight [N, K] (dequantized when packed). */
-  async f32(name: string): Promise<Float32Array> {
+  /** fp32 weight [N, K] (dequantized when packed); `shape` is checked when given. */
+  async f32(name: string, shape?: number[]): Promise<Float32Array> {
     const mod = this.packed.get(name);
-    if (!mod) return this.store.f32(name);
+    if (!mod) return this.store.f32(name, shape);
+    const w = await this.dequant(mod);
+    if (shape && shape.reduce((a, b) => a * b, 1) !== w.length) throw new InputError(`${this.dir}: ${name}: expected shape ${JSON.stringify(shape)}, found ${w.length} values`);
+    return w;
+  }
+
+  private async dequant(mod: string): Promise<Float32Array> {
     const { bits, sym } = this.kind.scheme;
     const where = `${this.dir}: ${mod}`;
     if (this.kind.kind === "gptq") {
