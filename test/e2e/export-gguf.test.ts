@@ -71,8 +71,8 @@ test("llama-t RTN w4 g32 → GGUF Q4_1 from memc's codes ≈ the fake-quant mode
     const a = ppl(r.logits, ids);
     const b = ppl(ort, ids);
     t.diagnostic(`Q4_1 llama.cpp ppl ${a.toFixed(4)} vs ORT fake-quant ${b.toFixed(4)}`);
-    // differences: f16 m = −z·s, Q4_1 token_embd/output (ggml quantizer), llama.cpp's 8-bit activations
-    assert.ok(Math.abs(a / b - 1) < 0.1, `llama.cpp Q4_1 ppl ${a} vs ORT fake-quant ${b}`);
+    // differences: f16 d and m = −z·s, Q8_0 token_embd/output, llama.cpp quantizing activations to 8 bits
+    assert.ok(Math.abs(a / b - 1) < 0.02, `llama.cpp Q4_1 ppl ${a} vs ORT fake-quant ${b}`);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

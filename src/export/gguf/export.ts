@@ -54,8 +54,11 @@ export async function exportGguf(src: GgufSource, outDir: string, o: { type: Ggu
   const report: GgufReport = { file: GGUF_FILE, type: o.type, bytes: 0, tensors: [] };
   const tensors: GgufTensor[] = [];
   const vec = (name: string, hf: string) => tensors.push({ name, type: "F32", dims: [s.hidden], bytes: async () => new Uint8Array((await src.weights.f32(hf)).buffer) });
+  // memc never quantizes embeddings / lm_head: with 4-bit types they go to Q8_0 (near lossless), as llama.cpp
+  // itself keeps output.weight at a higher precision than the layers
+  const headType: GgmlType = wt === "Q4_0" || wt === "Q4_1" ? "Q8_0" : wt;
   const mat = (name: string, hf: string, N: number, K: number, opts: { permuteHeads?: number; linear?: boolean } = {}) => {
-    const type: GgmlType = K % QK === 0 ? wt : "F16";
+    const type: GgmlType = K % QK !== 0 ? "F16" : opts.linear ? wt : headType;
     tensors.push({
       name, type, dims: [K, N],
       bytes: async () => {
