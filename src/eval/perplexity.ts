@@ -39,7 +39,7 @@ export async function perplexity<T extends DeviceTensor>(
 ): Promise<PplResult> {
   const L = opts.seqlen;
   const total = Math.min(windowCount(tokens.length, L), opts.maxWindows ?? Infinity);
-  const perChunk = Math.max(1, Math.floor((opts.chunkTokens ?? 16384) / L));
+  const perChunk = Math.max(1, Math.floor((opts.chunkTokens ?? 8192) / L));
   const task = opts.task ?? "eval";
   const head = await loadHead(ops, src, spec);
   const t0 = performance.now();
