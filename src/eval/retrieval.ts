@@ -17,10 +17,13 @@ export function normalizeRows(x: Float32Array, rows: number, d: number): Float32
   return out;
 }
 
-/** Top-k corpus rows by cosine for each query: q [nq, d], corpus [n, d] → ids [nq, k] (best first;
- *  equal scores by lower id). `exclude(qi, ci)` drops pairs (e.g. a query's own row). */
+/** Corpus rows [start, start+count) as fp32 [count, d]: lets the search stream over stores larger than memory. */
+export type RowReader = (start: number, count: number) => Promise<Float32Array> | Float32Array;
+
+/** Top-k corpus rows by cosine for each query: q [nq, d], corpus [n, d] (array or reader) → ids [nq, k]
+ *  (best first; equal scores by lower id; zero vectors score 0). `exclude(qi, ci)` drops pairs (e.g. a query's own row). */
 export async function cosineTopK(
-  q: Float32Array, nq: number, corpus: Float32Array, n: number, d: number, k: number,
+  q: Float32Array, nq: number, corpus: Float32Array | RowReader, n: number, d: number, k: number,
   exclude?: (qi: number, ci: number) => boolean,
 ): Promise<Int32Array> {
   const qn = normalizeRows(q, nq, d);
@@ -28,7 +31,8 @@ export async function cosineTopK(
   const best = new Float64Array(nq * k).fill(-Infinity);
   for (let c0 = 0; c0 < n; c0 += CHUNK_ROWS) {
     const m = Math.min(CHUNK_ROWS, n - c0);
-    const cn = normalizeRows(corpus.subarray(c0 * d, (c0 + m) * d), m, d);
+    const chunk = typeof corpus === "function" ? await corpus(c0, m) : corpus.subarray(c0 * d, (c0 + m) * d);
+    const cn = normalizeRows(chunk, m, d);
     const s = await linearF32(qn, cn, nq, d, m); // [nq, m]
     for (let i = 0; i < nq; i++) {
       const base = i * k;
@@ -89,7 +93,7 @@ export interface Agreement {
 /** Agreement of a compressed search (its own query/corpus vectors, any width) with the uncompressed one. */
 export async function retrievalAgreement(
   truthIds: Int32Array, nq: number, k: number,
-  cq: Float32Array, cCorpus: Float32Array, n: number, dc: number,
+  cq: Float32Array, cCorpus: Float32Array | RowReader, n: number, dc: number,
   exclude?: (qi: number, ci: number) => boolean,
 ): Promise<Agreement> {
   const got = await cosineTopK(cq, nq, cCorpus, n, dc, k, exclude);

@@ -3,8 +3,10 @@
 
 import { f32ToBf16, f32ToF16, bf16ToF32, f16ToF32 } from "../../runtime/dtypes.js";
 import type { Float8Format } from "../../runtime/float8.js";
-import { componentsFor, fitPca, pcaProject, pcaReconstruct, rowBatches, type Pca } from "./pca.js";
-import { absmaxOf, dequantizeFloat8, quantizeFloat8, tensorScaleOf, type Float8Matrix, type ScaleMode } from "./quantize.js";
+import { pcaProject, pcaReconstruct, rowBatches, type Pca } from "./pca.js";
+import { dequantizeFloat8, quantizeFloat8, type Float8Matrix, type ScaleMode } from "./quantize.js";
+import { memorySource } from "./source.js";
+import { compressStream } from "./stream.js";
 
 export type PlainDtype = "F32" | "F16" | "BF16";
 
@@ -49,23 +51,11 @@ export async function projectAll(p: Pick<Pca, "basis" | "mean" | "dim" | "k">, x
   return y;
 }
 
-/** x [rows, dim] fp32 → compressed. PCA is fitted on `fitOn` ([m, dim], default x itself). */
+/** x [rows, dim] fp32 → compressed. PCA is fitted on `fitOn` ([m, dim], default x itself). The same
+ *  streamed code path as vector stores (stream.ts), over an in-memory source. */
 export async function compressMatrix(x: Float32Array, rows: number, dim: number, params: EmbedParams, fitOn?: Float32Array): Promise<CompressedMatrix> {
-  let y = x;
-  let k = dim;
-  const out: CompressedMatrix = { rows, dim, k };
-  if (params.pca !== undefined) {
-    k = componentsFor(params.pca, dim);
-    const p = await fitPca(rowBatches(fitOn ?? x, dim, BATCH_ROWS), dim, k);
-    y = await projectAll(p, x, rows);
-    let kept = 0;
-    for (const v of p.variances) kept += v;
-    out.pca = { basis: p.basis, mean: p.mean, explainedVariance: p.totalVariance > 0 ? kept / p.totalVariance : 1 };
-    out.k = k;
-  }
-  if (params.float8 === "none") out.plain = { dtype: params.plainDtype, values: roundThrough(y === x ? Float32Array.from(x) : y, params.plainDtype) };
-  else out.f8 = quantizeFloat8(y, rows, k, params.float8, params.scale);
-  return out;
+  const fit = fitOn ? memorySource(fitOn, fitOn.length / dim, dim) : undefined;
+  return (await compressStream(memorySource(x, rows, dim), params, fit)).c;
 }
 
 /** The stored values decoded to fp32, in the stored space: [rows, k]. */
@@ -101,4 +91,3 @@ export function storedBytes(c: CompressedMatrix): { values: number; scales: numb
   return { values, scales, pca, total: values + scales + pca };
 }
 
-export { absmaxOf, tensorScaleOf };

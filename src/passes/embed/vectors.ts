@@ -1,20 +1,19 @@
 // `memc embed VECTORS`: a store of vectors (.npy float [n, d] or a safetensors tensor) → PCA → float8 in one
 // safetensors file, with storage ratio, reconstruction error and cosine-retrieval agreement vs the original.
 
-import { extname } from "node:path";
-import { SafetensorsFile } from "../../model/safetensors/reader.js";
+import { createHash } from "node:crypto";
 import { writeSafetensors } from "../../model/safetensors/writer.js";
-import { toF32 } from "../../runtime/convert.js";
 import { InputError } from "../../util/errors.js";
 import type { Emit } from "../../util/events.js";
 import { sha256Prefix } from "../../eval/perplexity.js";
 import { cosineTopK, retrievalAgreement, type Agreement } from "../../eval/retrieval.js";
-import { compressMatrix, decodeStored, reconstructMatrix, storedBytes, transformLike, type EmbedParams } from "./codec.js";
+import { storedBytes, transformLike, type EmbedParams } from "./codec.js";
 import { CONFIG_KEY, LAYOUT_VERSION, layoutTensors } from "./layout.js";
-import { reconstructionError, type ReconError } from "./metrics.js";
-import { readNpyInfo, readNpyRows } from "./npy.js";
+import type { ReconError } from "./metrics.js";
 import { writeDirAtomic, writeRecipe, writeReport } from "./output.js";
 import { pcaReconstruct } from "./pca.js";
+import { openVectorSource, readAll, type RowSource } from "./source.js";
+import { compressStream, reconstructedRows, storedRows } from "./stream.js";
 
 export const VECTORS_FILE = "vectors.safetensors";
 
@@ -28,30 +27,30 @@ export interface Vectors {
   sha256: string;
 }
 
-/** .npy [n, d] float, or one 2-D tensor of a safetensors file (`tensor`, or the only 2-D one). */
+/** A whole (small) store in memory: .npy [n, d] float, or one 2-D tensor of a safetensors file. */
 export async function loadVectors(path: string, tensor?: string): Promise<Vectors> {
-  if (extname(path) === ".npy") {
-    const info = await readNpyInfo(path);
-    const x = await readNpyRows(info, 0, info.rows);
-    return { x, rows: info.rows, dim: info.cols, sourceBytes: info.itemBytes, sourceDtype: info.descr, sha256: sha256Prefix(new Uint8Array(x.buffer)) };
-  }
-  if (extname(path) !== ".safetensors") throw new InputError(`${path}: expected a .npy file, a .safetensors file or a checkpoint directory`);
-  const f = await SafetensorsFile.open(path);
+  const src = await openVectorSource(path, tensor);
   try {
-    const two = f.header.tensors.filter((t) => t.shape.length === 2);
-    let name = tensor;
-    if (!name) {
-      if (two.length !== 1) throw new InputError(`${path}: ${two.length} 2-D tensors (${two.slice(0, 5).map((t) => t.name).join(", ")}${two.length > 5 ? ", …" : ""}); pick one with --tensor`);
-      name = two[0]!.name;
-    }
-    const info = f.info(name);
-    if (info.shape.length !== 2) throw new InputError(`${path}: ${name}: expected [n, d], found ${JSON.stringify(info.shape)}`);
-    const raw = await f.readBytes(name);
-    const x = toF32(raw, info.dtype, `${path}: ${name}`);
-    return { x, rows: info.shape[0]!, dim: info.shape[1]!, sourceBytes: raw.byteLength / x.length, sourceDtype: info.dtype, sha256: sha256Prefix(raw) };
+    const x = await readAll(src);
+    return { x, rows: src.rows, dim: src.dim, sourceBytes: src.sourceBytes, sourceDtype: src.sourceDtype, sha256: sha256Prefix(new Uint8Array(x.buffer)) };
   } finally {
-    await f.close();
+    await src.close();
   }
+}
+
+/** Hashes the fp32 rows the first time they are read front to back (the first streamed pass). */
+function hashing(src: RowSource): { src: RowSource; digest: () => string } {
+  const h = createHash("sha256");
+  let next = 0;
+  const read = async (s: number, c: number) => {
+    const x = await src.read(s, c);
+    if (s === next) {
+      h.update(new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
+      next += c;
+    }
+    return x;
+  };
+  return { src: { ...src, read }, digest: () => (next === src.rows ? h.digest("hex").slice(0, 12) : "unhashed") };
 }
 
 export interface VectorEmbedOptions {
@@ -90,55 +89,64 @@ export function sampleRows(n: number, m: number, seed: number): Int32Array {
   return idx.slice(0, m);
 }
 
+/** Streams the store: PCA fit pass, (absmax pass,) encode pass, then retrieval over row chunks; resident are the
+ *  covariance, one batch, the output [n, k] and the queries. */
 export async function embedVectors(input: string, out: string, o: VectorEmbedOptions, emit: Emit): Promise<VectorEmbedReport> {
   const t0 = performance.now();
-  const v = await loadVectors(input, o.tensor);
-  const { x, rows: n, dim: d } = v;
-  let q: Float32Array, nq: number, exclude: ((qi: number, ci: number) => boolean) | undefined, queriesDesc: string;
-  if (o.queries) {
-    const qv = await loadVectors(o.queries);
-    if (qv.dim !== d) throw new InputError(`--queries ${o.queries}: vectors have ${qv.dim} dimensions, the store has ${d}`);
-    q = qv.x; nq = qv.rows; queriesDesc = `${o.queries} (${nq})`;
-  } else {
-    nq = Math.max(1, Math.min(o.queryCount ?? 1000, Math.floor(n / 10)));
-    const ids = sampleRows(n, nq, o.seed);
-    q = new Float32Array(nq * d);
-    ids.forEach((r, i) => q.set(x.subarray(r * d, (r + 1) * d), i * d));
-    exclude = (qi, ci) => ids[qi] === ci;
-    queriesDesc = `held-out sample of ${nq} store rows (seed ${o.seed}), each excluded from its own search`;
+  const opened = await openVectorSource(input, o.tensor);
+  const fitSrc = o.fit ? await openVectorSource(o.fit) : undefined;
+  try {
+    const { src, digest } = hashing(opened);
+    const { rows: n, dim: d } = src;
+    let q: Float32Array, nq: number, exclude: ((qi: number, ci: number) => boolean) | undefined, queriesDesc: string;
+    if (o.queries) {
+      const qv = await loadVectors(o.queries);
+      if (qv.dim !== d) throw new InputError(`--queries ${o.queries}: vectors have ${qv.dim} dimensions, the store has ${d}`);
+      q = qv.x; nq = qv.rows; queriesDesc = `${o.queries} (${nq})`;
+    } else {
+      nq = Math.max(1, Math.min(o.queryCount ?? 1000, Math.floor(n / 10)));
+      const ids = sampleRows(n, nq, o.seed);
+      q = new Float32Array(nq * d);
+      for (const [i, r] of ids.entries()) q.set(await opened.read(r, 1), i * d);
+      exclude = (qi, ci) => ids[qi] === ci;
+      queriesDesc = `held-out sample of ${nq} store rows (seed ${o.seed}), each excluded from its own search`;
+    }
+    if (n <= o.k) throw new InputError(`${input}: ${n} vectors is too few for top-${o.k} retrieval`);
+    if (fitSrc && fitSrc.dim !== d) throw new InputError(`--fit ${o.fit}: ${fitSrc.dim} dimensions, the store has ${d}`);
+    emit({ kind: "log", level: "info", message: `embed: ${n} × ${d} ${src.sourceDtype} vectors, ${nq} queries` });
+    const progress = (phase: string, done: number, total: number) => emit({ kind: "progress", task: `embed ${phase}`, done, total, unit: "vectors" });
+    const { c, error } = await compressStream(src, { ...o.params, plainDtype: "F32" }, fitSrc, progress);
+    const truth = await cosineTopK(q, nq, (s, m) => opened.read(s, m), n, d, o.k, exclude);
+    const qs = await transformLike(c, q, nq);
+    const stored = await retrievalAgreement(truth, nq, o.k, qs, (s, m) => storedRows(c, s, m), n, c.k, exclude);
+    let reconstructed: Agreement | undefined;
+    if (c.pca) {
+      const qh = await pcaReconstruct(c.pca.basis, c.pca.mean, qs, nq, c.k, d);
+      reconstructed = await retrievalAgreement(truth, nq, o.k, qh, (s, m) => reconstructedRows(c, s, m), n, d, exclude);
+    }
+    const after = storedBytes(c);
+    const before = n * d * src.sourceBytes;
+    const report: VectorEmbedReport = {
+      vectors: { rows: n, dim: d, sourceDtype: src.sourceDtype, sha256: digest() },
+      k: c.k,
+      explainedVariance: c.pca?.explainedVariance,
+      bytes: { before, beforeFp32: n * d * 4, after, ratio: before / after.total, ratioVsFp32: (n * d * 4) / after.total },
+      error,
+      retrieval: { queries: queriesDesc, stored, reconstructed },
+      seconds: 0,
+    };
+    const { entry, tensors } = layoutTensors("vectors", c, src.sourceDtype);
+    await writeDirAtomic(out, o.force, async (tmp) => {
+      const meta = { format: "pt", [CONFIG_KEY]: JSON.stringify({ version: LAYOUT_VERSION, tables: { vectors: entry } }) };
+      await writeSafetensors(`${tmp}/${VECTORS_FILE}`, tensors, { metadata: meta });
+      report.seconds = (performance.now() - t0) / 1000;
+      const { params } = o;
+      await writeRecipe(tmp, { input, output: out, mode: "vectors", params: { ...params, tensor: o.tensor, queries: o.queries, query_count: o.queries ? undefined : nq, fit: o.fit, k: o.k, seed: o.seed } });
+      await writeReport(tmp, { command: "embed", mode: "vectors", input, output: out, params, ...report });
+    });
+    return report;
+  } finally {
+    await opened.close();
+    await fitSrc?.close();
   }
-  if (nq === 0 || n <= o.k) throw new InputError(`${input}: ${n} vectors is too few for top-${o.k} retrieval`);
-  const fitOn = o.fit ? await loadVectors(o.fit) : undefined;
-  if (fitOn && fitOn.dim !== d) throw new InputError(`--fit ${o.fit}: ${fitOn.dim} dimensions, the store has ${d}`);
-  emit({ kind: "log", level: "info", message: `embed: ${n} × ${d} vectors, ${nq} queries` });
-  const c = await compressMatrix(x, n, d, { ...o.params, plainDtype: "F32" }, fitOn?.x);
-  const xh = await reconstructMatrix(c);
-  const truth = await cosineTopK(q, nq, x, n, d, o.k, exclude);
-  const qs = await transformLike(c, q, nq);
-  const stored = await retrievalAgreement(truth, nq, o.k, qs, decodeStored(c), n, c.k, exclude);
-  let reconstructed: Agreement | undefined;
-  if (c.pca) {
-    const qh = await pcaReconstruct(c.pca.basis, c.pca.mean, qs, nq, c.k, d);
-    reconstructed = await retrievalAgreement(truth, nq, o.k, qh, xh, n, d, exclude);
-  }
-  const after = storedBytes(c);
-  const report: VectorEmbedReport = {
-    vectors: { rows: n, dim: d, sourceDtype: v.sourceDtype, sha256: v.sha256 },
-    k: c.k,
-    explainedVariance: c.pca?.explainedVariance,
-    bytes: { before: n * d * v.sourceBytes, beforeFp32: n * d * 4, after, ratio: (n * d * v.sourceBytes) / after.total, ratioVsFp32: (n * d * 4) / after.total },
-    error: reconstructionError(x, xh, n, d),
-    retrieval: { queries: queriesDesc, stored, reconstructed },
-    seconds: 0,
-  };
-  const { entry, tensors } = layoutTensors("vectors", c, v.sourceDtype);
-  await writeDirAtomic(out, o.force, async (tmp) => {
-    const meta = { format: "pt", [CONFIG_KEY]: JSON.stringify({ version: LAYOUT_VERSION, tables: { vectors: entry } }) };
-    await writeSafetensors(`${tmp}/${VECTORS_FILE}`, tensors, { metadata: meta });
-    report.seconds = (performance.now() - t0) / 1000;
-    const { params } = o;
-    await writeRecipe(tmp, { input, output: out, mode: "vectors", params: { ...params, tensor: o.tensor, queries: o.queries, query_count: o.queries ? undefined : nq, fit: o.fit, k: o.k, seed: o.seed } });
-    await writeReport(tmp, { command: "embed", mode: "vectors", input, output: out, params, ...report });
-  });
-  return report;
 }
