@@ -15,13 +15,15 @@ export const STREAM_BATCH = 16384;
 export type Progress = (phase: string, done: number, total: number) => void;
 
 /** src rows [n, d] → compressed; PCA fitted on `fitOn` (default src). Also returns the reconstruction error. */
-export async function compressStream(src: RowSource, params: EmbedParams, fitOn?: RowSource, progress?: Progress): Promise<{ c: CompressedMatrix; error: ReconError }> {
+export async function compressStream(
+  src: RowSource, params: EmbedParams, fitOn?: RowSource, progress?: Progress, batch = STREAM_BATCH,
+): Promise<{ c: CompressedMatrix; error: ReconError }> {
   const n = src.rows, d = src.dim;
   let pca: Pca | undefined;
   if (params.pca !== undefined) {
     const fit = fitOn ?? src;
     const acc = new CovarianceAccumulator(d);
-    for (const [s, m] of batchRanges(fit.rows, STREAM_BATCH)) {
+    for (const [s, m] of batchRanges(fit.rows, batch)) {
       await acc.add(await fit.read(s, m), m);
       progress?.("pca fit", s + m, fit.rows);
     }
@@ -33,7 +35,7 @@ export async function compressStream(src: RowSource, params: EmbedParams, fitOn?
   const fmt = params.float8 === "none" ? undefined : (params.float8 as Float8Format);
   if (fmt && params.scale === "tensor") {
     let amax = 0;
-    for (const [s, m] of batchRanges(n, STREAM_BATCH)) {
+    for (const [s, m] of batchRanges(n, batch)) {
       amax = Math.max(amax, absmaxOf(await project(await src.read(s, m), m)));
       progress?.("absmax", s + m, n);
     }
@@ -44,7 +46,7 @@ export async function compressStream(src: RowSource, params: EmbedParams, fitOn?
   const scales = new Float32Array(fmt && params.scale === "row" ? n : fmt && params.scale === "tensor" ? 1 : 0);
   if (tensorScale !== undefined) scales[0] = tensorScale;
   const err = new ErrorAccumulator();
-  for (const [s, m] of batchRanges(n, STREAM_BATCH)) {
+  for (const [s, m] of batchRanges(n, batch)) {
     const x = await src.read(s, m);
     const y = await project(x, m);
     let stored: Float32Array;
