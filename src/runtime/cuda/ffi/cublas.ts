@@ -38,8 +38,6 @@ export interface Cublas {
   destroy(h: bigint): void;
   version(h: bigint): number;
   gemmEx(h: bigint, g: GemmArgs): void;
-  /** pointer-array batch: aArr/bArr/cArr are device arrays of `batch` device pointers (uint64) */
-  gemmBatchedEx(h: bigint, g: GemmArgs, aArr: DevicePtr, bArr: DevicePtr, cArr: DevicePtr, batch: number): void;
   /** strides in elements between consecutive matrices of A, B, C */
   gemmStridedBatchedEx(h: bigint, g: GemmArgs, strideA: number, strideB: number, strideC: number, batch: number): void;
 }
@@ -58,9 +56,6 @@ export function loadCublas(): Cublas {
     version: f("int cublasGetVersion_v2(void *h, _Out_ int *v)"),
     gemmEx: f(
       "int cublasGemmEx(void *h, int ta, int tb, int m, int n, int k, const float *alpha, uint64_t A, int Atype, int lda, uint64_t B, int Btype, int ldb, const float *beta, uint64_t C, int Ctype, int ldc, int computeType, int algo)",
-    ),
-    gemmB: f(
-      "int cublasGemmBatchedEx(void *h, int ta, int tb, int m, int n, int k, const float *alpha, uint64_t A, int Atype, int lda, uint64_t B, int Btype, int ldb, const float *beta, uint64_t C, int Ctype, int ldc, int batch, int computeType, int algo)",
     ),
     gemmSB: f(
       "int cublasGemmStridedBatchedEx(void *h, int ta, int tb, int m, int n, int k, const float *alpha, uint64_t A, int Atype, int lda, int64_t sA, uint64_t B, int Btype, int ldb, int64_t sB, const float *beta, uint64_t C, int Ctype, int ldc, int64_t sC, int batch, int computeType, int algo)",
@@ -91,14 +86,6 @@ export function loadCublas(): Cublas {
       al[0] = g.alpha;
       be[0] = g.beta;
       check(`cublasGemmEx(${desc(g)})`, raw.gemmEx(h, g.transa, g.transb, g.m, g.n, g.k, al, g.a, g.aType, g.lda, g.b, g.bType, g.ldb, be, g.c, g.cType, g.ldc, g.compute, GEMM_DEFAULT) as number);
-    },
-    gemmBatchedEx(h, g, aArr, bArr, cArr, batch) {
-      al[0] = g.alpha;
-      be[0] = g.beta;
-      check(
-        `cublasGemmBatchedEx(${desc(g)} batch=${batch})`,
-        raw.gemmB(h, g.transa, g.transb, g.m, g.n, g.k, al, aArr, g.aType, g.lda, bArr, g.bType, g.ldb, be, cArr, g.cType, g.ldc, batch, g.compute, GEMM_DEFAULT) as number,
-      );
     },
     gemmStridedBatchedEx(h, g, sA, sB, sC, batch) {
       al[0] = g.alpha;
