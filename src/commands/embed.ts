@@ -15,7 +15,7 @@ import { parseFloatOption, parseIntOption } from "./options.js";
 import { renderModelReport, renderVectorReport } from "./embed-render.js";
 
 interface Opts {
-  output: string; float8: string; pca?: number; scale: string; tables: string; ppl?: string[]; seqlen?: number; maxWindows?: number;
+  output: string; float8: string; pca?: number; scale: string; tables: string; ppl?: string[]; seqlen?: number; maxWindows?: number; device: string;
   tensor?: string; queries?: string; queryCount?: number; fit?: string; k: number; seed: number; encode?: string[]; limit?: number; maxTokens?: number; force?: boolean; json?: boolean;
 }
 
@@ -32,6 +32,7 @@ export function register(program: Command): void {
     .option("--ppl <file...>", "model mode: text file(s) for perplexity before/after")
     .option("--seqlen <n>", "model mode: perplexity window (default min(2048, max_position_embeddings))", parseIntOption)
     .option("--max-windows <n>", "model mode: score only the first N windows per file", parseIntOption)
+    .option("--device <name>", "model mode: device for the perplexity runs (cpu | cuda | auto)", "cpu")
     .option("--tensor <name>", "vectors mode: tensor to read from a .safetensors input")
     .option("--queries <file>", "vectors mode: query vectors (.npy/.safetensors); default a held-out sample of the store")
     .option("--query-count <n>", "vectors mode: size of the held-out query sample (default min(1000, n/10))", parseIntOption)
@@ -59,7 +60,7 @@ export function register(program: Command): void {
         if (isModel) {
           const tables = o.tables.split(",").map((t) => t.trim());
           for (const t of tables) if (t !== "embed" && t !== "lm_head") throw new InputError(`--tables ${o.tables}: "${t}" is not embed or lm_head`);
-          const r = await embedModel(input, o.output, { params, tables: [...new Set(tables)] as TableKind[], force: !!o.force, ppl: o.ppl ?? [], seqlen: o.seqlen, maxWindows: o.maxWindows }, ui);
+          const r = await embedModel(input, o.output, { params, tables: [...new Set(tables)] as TableKind[], force: !!o.force, ppl: o.ppl ?? [], seqlen: o.seqlen, maxWindows: o.maxWindows, device: o.device }, ui);
           ui.stop();
           process.stdout.write(o.json ? JSON.stringify(r, null, 2) + "\n" : renderModelReport(o.output, r));
         } else {

@@ -26,6 +26,8 @@ export interface ModelEmbedOptions {
   ppl: string[];
   seqlen?: number;
   maxWindows?: number;
+  /** Device for the perplexity runs: cpu | cuda | auto. */
+  device: string;
 }
 
 export interface TableReport {
@@ -102,12 +104,12 @@ export async function embedModel(modelDir: string, out: string, o: ModelEmbedOpt
         await copyFile(join(modelDir, f.name), join(tmp, f.name));
       }
       if (o.ppl.length > 0) {
-        const before = await checkpointPerplexity(modelDir, o.ppl, o.seqlen, o.maxWindows, emit, "before");
-        const after = await checkpointPerplexity(tmp, o.ppl, o.seqlen, o.maxWindows, emit, "after");
+        const before = await checkpointPerplexity(modelDir, o.ppl, o.seqlen, o.maxWindows, o.device, emit);
+        const after = await checkpointPerplexity(tmp, o.ppl, o.seqlen, o.maxWindows, o.device, emit);
         report.ppl = { before, after };
       }
       report.seconds = (performance.now() - t0) / 1000;
-      await writeRecipe(tmp, { input: modelDir, output: out, mode: "model", params: { ...o.params, tables: o.tables, ppl: o.ppl, seqlen: o.seqlen, max_windows: o.maxWindows } });
+      await writeRecipe(tmp, { input: modelDir, output: out, mode: "model", params: { ...o.params, tables: o.tables, ppl: o.ppl, seqlen: o.seqlen, max_windows: o.maxWindows, device: o.device } });
       await writeReport(tmp, { command: "embed", mode: "model", input: modelDir, output: out, params: o.params, ...report });
     });
     return report;
