@@ -19,8 +19,8 @@ import type { WeightDtype } from "./onnx/linear.js";
 import { RECIPE_FILE, REPORT_FILE, schemeFromRecipe } from "./recipe-scheme.js";
 import { verifyArtifact, type PplPair } from "./verify.js";
 
-export type ExportFormat = "onnx" | "ct" | "gptq" | "gptq_v2" | "gguf";
-export const EXPORT_FORMATS: ExportFormat[] = ["onnx", "ct", "gptq", "gptq_v2", "gguf"];
+export type ExportFormat = "onnx" | "ct" | "ct-fp8" | "gptq" | "gptq_v2" | "gguf";
+export const EXPORT_FORMATS: ExportFormat[] = ["onnx", "ct", "ct-fp8", "gptq", "gptq_v2", "gguf"];
 
 export interface ExportOptions {
   format: ExportFormat;
@@ -70,7 +70,15 @@ export async function exportArtifact(srcDir: string, outDir: string, o: ExportOp
   const sourceBytes = await dirBytes(srcDir, isWeights);
   const details = await writeDirAtomically(outDir, async (tmp) => {
     let d: unknown;
-    if (o.format === "ct" || o.format === "gptq" || o.format === "gptq_v2") {
+    if (o.format === "ct-fp8") {
+      if (packed) throw new InputError(`${srcDir}: already a packed ${packed.kind} checkpoint; FP8 export starts from a dense checkpoint`);
+      const ck = await openCheckpoint(srcDir);
+      try {
+        d = await writePackedCheckpoint(ck, tmp, { format: "ct-fp8", bits: 8, groupSize: -1, sym: true });
+      } finally {
+        await ck.weights.close();
+      }
+    } else if (o.format === "ct" || o.format === "gptq" || o.format === "gptq_v2") {
       if (packed) throw new InputError(`${srcDir}: already a packed ${packed.kind} checkpoint; export from the fake-quant directory instead`);
       if (!quant) throw new InputError(`--format ${o.format} needs the quantization scheme: pass --wbits/--group-size (and --sym) or export a directory with ${RECIPE_FILE}`);
       const ck = await openCheckpoint(srcDir);
@@ -103,7 +111,7 @@ export async function exportArtifact(srcDir: string, outDir: string, o: ExportOp
     }
     if (existsSync(join(srcDir, RECIPE_FILE))) await copyFile(join(srcDir, RECIPE_FILE), join(tmp, RECIPE_FILE));
     const report: ExportReport = {
-      command: "export", format: o.format, source: srcDir, output: outDir, scheme: quant ?? null, sourceBytes,
+      command: "export", format: o.format, source: srcDir, output: outDir, scheme: o.format === "ct-fp8" ? { bits: 8, groupSize: -1, sym: true } : quant ?? null, sourceBytes,
       artifactBytes: await dirBytes(tmp, (f) => /\.(safetensors|onnx|data|gguf)$/.test(f)),
       seconds: (performance.now() - t0) / 1000, details: d, ...(ppl ? { ppl } : {}),
     };

@@ -76,3 +76,35 @@ for (const model of ["llama-t", "moe-t"]) {
     }
   }
 }
+
+test("moe-t → ct-fp8 (float-quantized, channel): F8_E4M3 weights, [N, 1] scales, router and lm_head dense and ignored", async () => {
+  const tmp = await mkdtemp(join(tmpdir(), "memc-export-fp8-"));
+  try {
+    const ck = await openCheckpoint(join(MODELS, "moe-t"));
+    const out = join(tmp, "fp8");
+    await writeDirAtomically(out, (d) => writePackedCheckpoint(ck, d, { format: "ct-fp8", bits: 8, groupSize: -1, sym: true }));
+    const qc = JSON.parse(await readFile(join(out, "config.json"), "utf8")).quantization_config;
+    assert.equal(qc.format, "float-quantized");
+    assert.deepEqual(qc.config_groups.group_0.weights.type, "float");
+    assert.ok(qc.ignore.includes("lm_head") && qc.ignore.includes("re:.*block_sparse_moe\\.gate$"));
+    const sf = await SafetensorsFile.open(join(out, "model.safetensors"));
+    const m = "model.layers.1.block_sparse_moe.experts.3.w2";
+    assert.equal(sf.info(`${m}.weight`).dtype, "F8_E4M3");
+    assert.deepEqual(sf.info(`${m}.weight_scale`).shape, [128, 1]);
+    assert.equal(sf.info("model.layers.1.block_sparse_moe.gate.weight").dtype, "BF16");
+    await sf.close();
+    const pw = await PackedWeights.open(out);
+    const w = await ck.weights.f32(`${m}.weight`);
+    const got = await pw.f32(`${m}.weight`);
+    for (let n = 0; n < 128; n++) {
+      let amax = 0;
+      for (let k = 0; k < 256; k++) amax = Math.max(amax, Math.abs(w[n * 256 + k]!));
+      // e4m3 keeps 3 mantissa bits: |error| ≤ 2^-4 relative, plus the subnormal step 2^-9 · scale
+      for (let k = 0; k < 256; k++) assert.ok(Math.abs(got[n * 256 + k]! - w[n * 256 + k]!) <= Math.abs(w[n * 256 + k]!) / 16 + (amax / 448) * 2 ** -9 * 1.01);
+    }
+    await pw.close();
+    await ck.weights.close();
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+});

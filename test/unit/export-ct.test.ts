@@ -4,6 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { packCt, unpackCt } from "../../src/export/hf/ct.js";
+import { dequantizeFp8Channel, quantizeFp8Channel } from "../../src/export/hf/fp8.js";
+import { fromF32, toF32 } from "../../src/runtime/convert.js";
 import { dequantShifted, type QuantLinear } from "../../src/export/hf/qlinear.js";
 import { dequantizeGroups, quantizeGroups } from "../../src/passes/rtn/quantize.js";
 
@@ -59,4 +61,15 @@ test("ct pack → unpack reproduces RTN's fake-quant weights bit for bit", () =>
       assert.deepEqual(new Uint32Array(got.buffer), new Uint32Array(dequantizeGroups(gq).buffer), `bits=${bits} sym=${sym}`);
     }
   }
+});
+
+test("ct float-quantized FP8: row [448, −224, 1, 0.5] has scale 1 and codes 0x7E 0xF6 0x38 0x30 (formats.md §5.5/§6)", () => {
+  const f = quantizeFp8Channel(Float32Array.from([448, -224, 1, 0.5, 2, 4, 8, 16]), 2, 4, "BF16");
+  assert.deepEqual([...f.weight.subarray(0, 4)], [0x7e, 0xf6, 0x38, 0x30]);
+  assert.equal(f.scale[0], 1);
+  // row 2: absmax 16 → scale 16/448 = 1/28, rounded to bf16 (0.035644…); 16/scale clamps to 448 = 0x7E
+  assert.equal(f.scale[1], toF32(fromF32(Float32Array.from([16 / 448]), "BF16"), "BF16")[0]);
+  assert.equal(f.weight[7], 0x7e);
+  const back = dequantizeFp8Channel(f.weight, f.scale, 2, 4);
+  assert.deepEqual([...back.subarray(0, 4)], [448, -224, 1, 0.5]);
 });

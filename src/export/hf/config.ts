@@ -38,7 +38,7 @@ export function ctConfig(s: PackScheme, ignore: string[]): Record<string, unknow
   };
 }
 
-export type PackedKind = { kind: "gptq"; format: GptqFormat; scheme: PackScheme } | { kind: "ct"; scheme: PackScheme };
+export type PackedKind = { kind: "gptq"; format: GptqFormat; scheme: PackScheme } | { kind: "ct"; scheme: PackScheme } | { kind: "ct-fp8"; scheme: PackScheme };
 
 /** Reads config.json's quantization_config; undefined when the checkpoint is not packed. */
 export function parsePackedConfig(raw: Record<string, unknown>, where: string): PackedKind | undefined {
@@ -55,7 +55,10 @@ export function parsePackedConfig(raw: Record<string, unknown>, where: string): 
     if (groups.length !== 1) throw new InputError(`${where}: compressed-tensors with ${groups.length} config groups is not supported (expected 1)`);
     const g = groups[0]!;
     const fmt = g.format ?? qc.format;
-    if (fmt !== "pack-quantized" || g.weights?.type !== "int") throw new InputError(`${where}: compressed-tensors format "${String(fmt)}" is not supported (pack-quantized int)`);
+    if (fmt === "float-quantized" && g.weights?.type === "float" && g.weights.num_bits === 8 && g.weights.strategy === "channel") {
+      return { kind: "ct-fp8", scheme: { bits: 8, groupSize: -1, sym: true } };
+    }
+    if (fmt !== "pack-quantized" || g.weights?.type !== "int") throw new InputError(`${where}: compressed-tensors format "${String(fmt)}" is not supported (pack-quantized int, float-quantized fp8 channel)`);
     const w = g.weights;
     return { kind: "ct", scheme: { bits: Number(w.num_bits), groupSize: w.strategy === "channel" ? -1 : Number(w.group_size), sym: w.symmetric !== false } };
   }

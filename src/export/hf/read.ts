@@ -10,6 +10,7 @@ import { parsePackedConfig, type PackedKind } from "./config.js";
 import { unpackCt } from "./ct.js";
 import { unpackGptq } from "./gptq.js";
 import { dequantShifted } from "./qlinear.js";
+import { dequantizeFp8Channel } from "./fp8.js";
 
 const i32 = (b: Buffer) => new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 
@@ -23,7 +24,7 @@ export class PackedWeights {
     const kind = parsePackedConfig(raw, cfgPath);
     if (!kind) throw new InputError(`${cfgPath}: no quantization_config (not a packed checkpoint)`);
     const store = await WeightStore.open(dir);
-    const marker = kind.kind === "gptq" ? ".qweight" : ".weight_packed";
+    const marker = kind.kind === "gptq" ? ".qweight" : kind.kind === "ct" ? ".weight_packed" : ".weight_scale";
     const packed = new Map<string, string>();
     for (const n of store.names()) if (n.endsWith(marker)) packed.set(n.slice(0, -marker.length) + ".weight", n.slice(0, -marker.length));
     return new PackedWeights(dir, kind, store, packed);
@@ -32,7 +33,7 @@ export class PackedWeights {
   /** Dense-looking names: packed modules as `<m>.weight`, packing side tensors hidden. */
   names(): string[] {
     const side = /\.(qweight|qzeros|scales|g_idx|weight_packed|weight_scale|weight_shape|weight_zero_point|weight_g_idx)$/;
-    return [...this.store.names().filter((n) => !side.test(n)), ...this.packed.keys()];
+    return [...new Set([...this.store.names().filter((n) => !side.test(n)), ...this.packed.keys()])];
   }
 
   has(name: string): boolean {
@@ -55,6 +56,15 @@ export class PackedWeights {
   private async dequant(mod: string): Promise<Float32Array> {
     const { bits, sym } = this.kind.scheme;
     const where = `${this.dir}: ${mod}`;
+    if (this.kind.kind === "ct-fp8") {
+      const info = this.store.info(`${mod}.weight`);
+      if (info.dtype !== "F8_E4M3") throw new InputError(`${where}.weight: expected F8_E4M3, found ${info.dtype}`);
+      const [N, K] = info.shape as [number, number];
+      const sInfo = this.store.info(`${mod}.weight_scale`);
+      const scale = toF32(await this.store.bytes(`${mod}.weight_scale`), sInfo.dtype, where);
+      if (scale.length !== N) throw new InputError(`${where}.weight_scale: expected [${N}, 1] (channel), found ${JSON.stringify(sInfo.shape)}`);
+      return dequantizeFp8Channel(new Uint8Array(await this.store.bytes(`${mod}.weight`)), scale, N, K);
+    }
     if (this.kind.kind === "gptq") {
       const scalesInfo = this.store.info(`${mod}.scales`);
       const [, N] = scalesInfo.shape as [number, number];

@@ -14,10 +14,11 @@ import { InputError } from "../../util/errors.js";
 import { rederiveCodes, roundScales } from "./codes.js";
 import { ctConfig, gptqConfig, type PackScheme } from "./config.js";
 import { packCt } from "./ct.js";
+import { ctFp8Config, dequantizeFp8Channel, quantizeFp8Channel } from "./fp8.js";
 import { packGptq, type GptqFormat } from "./gptq.js";
 import { Unrepresentable, type QuantLinear } from "./qlinear.js";
 
-export type HfFormat = "ct" | "gptq" | "gptq_v2";
+export type HfFormat = "ct" | "gptq" | "gptq_v2" | "ct-fp8";
 
 export interface PackOptions extends PackScheme {
   format: HfFormat;
@@ -54,8 +55,8 @@ const i32Bytes = (a: Int32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byt
 /** Packs `ck` into `outDir` (which must exist and be empty; wrap in writeDirAtomically). */
 export async function writePackedCheckpoint(ck: Checkpoint, outDir: string, o: PackOptions): Promise<PackReport> {
   const { spec, weights } = ck;
-  if (![2, 4, 8].includes(o.bits)) throw new InputError(`--wbits ${o.bits}: packed formats hold 2, 4 or 8 bits`);
-  const scaleDtype: Dtype = o.format === "ct" ? modelDtypeOf(ck.rawConfig) : "F16";
+  if (o.format !== "ct-fp8" && ![2, 4, 8].includes(o.bits)) throw new InputError(`--wbits ${o.bits}: packed formats hold 2, 4 or 8 bits`);
+  const scaleDtype: Dtype = o.format === "ct" || o.format === "ct-fp8" ? modelDtypeOf(ck.rawConfig) : "F16";
   const quantMods = new Set<string>();
   for (let i = 0; i < spec.layers; i++) for (const m of quantizableLinears(spec, i)) quantMods.add(m);
   const tensors: TensorSource[] = [];
@@ -77,6 +78,17 @@ export async function writePackedCheckpoint(ck: Checkpoint, outDir: string, o: P
       dense.push(mod);
       tensors.push({ name, dtype: info.dtype, shape: info.shape, bytes: () => weights.bytes(name) });
     };
+    if (o.format === "ct-fp8") {
+      const w = await weights.f32(name);
+      const f = quantizeFp8Channel(w, N, K, scaleDtype);
+      const back = dequantizeFp8Channel(f.weight, f.scale, N, K);
+      let maxAbsDiff = 0;
+      for (let i = 0; i < w.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(back[i]! - w[i]!));
+      tensors.push({ name, dtype: "F8_E4M3", shape: [N, K], bytes: () => f.weight });
+      tensors.push({ name: `${mod}.weight_scale`, dtype: scaleDtype, shape: [N, 1], bytes: () => fromF32(f.scale, scaleDtype) });
+      layers.push({ module: mod, packed: true, maxAbsDiff });
+      continue;
+    }
     if (K % g !== 0) { keep(`in features ${K} not divisible by group size ${g}`); continue; }
     const w = await weights.f32(name);
     let ql = o.codes?.get(mod);
@@ -110,9 +122,9 @@ export async function writePackedCheckpoint(ck: Checkpoint, outDir: string, o: P
     }
   }
   const files = await writeSharded(outDir, tensors);
-  const scheme: PackScheme = { bits: o.bits, groupSize: o.groupSize, sym: o.sym };
+  const scheme: PackScheme = o.format === "ct-fp8" ? { bits: 8, groupSize: -1, sym: true } : { bits: o.bits, groupSize: o.groupSize, sym: o.sym };
   const ignore = ["lm_head", ...(spec.moe ? [spec.family === "mixtral" ? "re:.*block_sparse_moe\\.gate$" : "re:.*mlp\\.gate$", "re:.*shared_expert_gate$"] : []), ...dense];
-  const qc = o.format === "ct" ? ctConfig(scheme, ignore) : gptqConfig(scheme, o.format, dense, o.version ?? "0.1.0");
+  const qc = o.format === "ct-fp8" ? ctFp8Config(ignore) : o.format === "ct" ? ctConfig(scheme, ignore) : gptqConfig(scheme, o.format, dense, o.version ?? "0.1.0");
   if (!weights.has(LM_HEAD) && !spec.tieEmbeddings) throw new InputError(`${ck.dir}: no ${LM_HEAD} and embeddings are not tied`);
   await writeFile(join(outDir, "config.json"), JSON.stringify({ ...ck.rawConfig, quantization_config: qc }, null, 2) + "\n");
   for (const f of await readdir(ck.dir)) {
