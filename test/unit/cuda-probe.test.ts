@@ -10,6 +10,7 @@ import { candidates, searchDirs } from "../../src/runtime/cuda/ffi/find.js";
 import { probeCuda } from "../../src/runtime/cuda/probe.js";
 import { bucketSize } from "../../src/runtime/cuda/allocator.js";
 import { openOps } from "../../src/runtime/backend.js";
+import { kernelSource } from "../../src/runtime/cuda/kernels.js";
 import { doctorReport } from "../../src/commands/doctor.js";
 import type { MemcEvent } from "../../src/util/events.js";
 
@@ -67,4 +68,11 @@ test("no GPU: probe, doctor and --device auto say why; --device cuda is a usage 
   assert.ok(events.some((e) => e.kind === "log" && /device auto: using cpu \(cuda not usable: .*no NVIDIA driver/.test(e.message)));
   await ops.dispose();
   await assert.rejects(openOps("cuda", () => {}), /--device cuda: CUDA is not usable here: .*memc doctor/);
+});
+
+test("kernel sources inline common.cuh so NVRTC needs no kernel include path", () => {
+  const src = kernelSource("rmsnorm.cu");
+  assert.doesNotMatch(src, /#include "common.cuh"/);
+  assert.match(src, /float block_sum\(float v, float\* scratch/);
+  assert.match(src, /extern "C" __global__ void rmsnorm\(/);
 });

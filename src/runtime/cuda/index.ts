@@ -9,7 +9,8 @@ export { CudaOps, CudaTensor } from "./ops.js";
 export { CudaDevice } from "./device.js";
 export { probeCuda } from "./probe.js";
 
-/** Opens GPU $MEMC_CUDA_DEVICE (default 0); throws CudaUnavailableError saying why when CUDA cannot be used. */
+/** Opens GPU $MEMC_CUDA_DEVICE (default 0) with $MEMC_CUDA_GEMM (fp32|tf32|bf16, default fp32) and
+ *  $MEMC_CUDA_ATTENTION (gemm|flash, default gemm); throws CudaUnavailableError saying why when CUDA cannot be used. */
 export async function openCudaOps(opts: CudaOpsOptions = {}): Promise<CudaOps> {
   const report = probeCuda();
   if (!report.ok) throw new CudaUnavailableError(report.reason ?? "unknown");
@@ -17,5 +18,8 @@ export async function openCudaOps(opts: CudaOpsOptions = {}): Promise<CudaOps> {
   const env = process.env.MEMC_CUDA_GEMM;
   if (env && !["fp32", "tf32", "bf16"].includes(env)) throw new CudaUnavailableError(`MEMC_CUDA_GEMM=${env}: expected fp32, tf32 or bf16`);
   const gemm = opts.gemm ?? (env as GemmMode | undefined) ?? "fp32";
-  return new CudaOps(CudaDevice.open(ordinal), { ...opts, gemm });
+  const att = process.env.MEMC_CUDA_ATTENTION;
+  if (att && att !== "gemm" && att !== "flash") throw new CudaUnavailableError(`MEMC_CUDA_ATTENTION=${att}: expected gemm or flash`);
+  const attention = opts.attention ?? (att as "gemm" | "flash" | undefined) ?? "gemm";
+  return new CudaOps(CudaDevice.open(ordinal), { ...opts, gemm, attention });
 }

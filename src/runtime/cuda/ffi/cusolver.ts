@@ -19,7 +19,7 @@ export interface Cusolver {
   version(): number;
   create(): bigint;
   destroy(h: bigint): void;
-  syevdBufferSize(h: bigint, n: number, a: DevicePtr): number;
+  syevdBufferSize(h: bigint, n: number, a: DevicePtr, w: DevicePtr): number;
   /** a: [n, n] symmetric (lower used) → eigenvectors in a (columns), w: [n] ascending eigenvalues */
   syevd(h: bigint, n: number, a: DevicePtr, w: DevicePtr, work: DevicePtr, lwork: number, info: DevicePtr): void;
   potrfBufferSize(h: bigint, n: number, a: DevicePtr): number;
@@ -64,7 +64,7 @@ export function loadCusolver(): Cusolver {
       return o[0]!;
     },
     destroy: (h) => check("cusolverDnDestroy", raw.destroy(h) as number),
-    syevdBufferSize: (h, n, a) => out1(`cusolverDnSsyevd_bufferSize(n=${n})`, raw.syevdBuf, h, EIG_MODE_VECTOR, FILL_LOWER, n, a, n, 0),
+    syevdBufferSize: (h, n, a, w) => out1(`cusolverDnSsyevd_bufferSize(n=${n})`, raw.syevdBuf, h, EIG_MODE_VECTOR, FILL_LOWER, n, a, n, w),
     syevd: (h, n, a, w, work, lwork, info) => check(`cusolverDnSsyevd(n=${n})`, raw.syevd(h, EIG_MODE_VECTOR, FILL_LOWER, n, a, n, w, work, lwork, info) as number),
     potrfBufferSize: (h, n, a) => out1(`cusolverDnSpotrf_bufferSize(n=${n})`, raw.potrfBuf, h, FILL_LOWER, n, a, n),
     potrf: (h, n, a, work, lwork, info) => check(`cusolverDnSpotrf(n=${n})`, raw.potrf(h, FILL_LOWER, n, a, n, work, lwork, info) as number),
