@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .argument("<model>", "HF checkpoint directory (or a memc output directory)")
     .requiredOption("--ppl <file...>", "text file(s) to score")
     .option("--seqlen <n>", "window length (default min(2048, max_position_embeddings); the fixtures use 512)", parseIntOption)
-    .option("--device <name>", "cpu | cuda | auto", "cpu")
+    .option("--device <name>", "cpu | cuda | auto (cuda when usable, else cpu) | null (records launches, computes nothing)", "cpu")
     .option("--max-windows <n>", "score only the first N windows (quick checks; the result is then not the full-text ppl)", parseIntOption)
     .option("--json", "print one JSON object on stdout")
     .action(async (model: string, o: { ppl: string[]; seqlen?: number; device: string; maxWindows?: number; json?: boolean }) => {

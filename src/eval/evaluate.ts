@@ -41,7 +41,9 @@ export async function evaluateModel(modelDir: string, files: string[], opts: Eva
       const text = universalNewlines(raw.toString("utf8"));
       const tokens = tok.encode(text);
       checkSeqlen(seqlen, ckpt.spec.maxPositions, tokens.length, file);
-      const r = await perplexity(ops, ckpt.spec, src, tokens, { seqlen, maxWindows: opts.maxWindows, task: `eval ${basename(file)}` }, emit);
+      // A GPU holds tens of GiB: keep the layers resident there; on the CPU stay within ~1 GiB of fp32 weights.
+      const residentBytes = ops.device === "cpu" ? 2 ** 30 : 16 * 2 ** 30;
+      const r = await perplexity(ops, ckpt.spec, src, tokens, { seqlen, maxWindows: opts.maxWindows, task: `eval ${basename(file)}`, residentBytes }, emit);
       const fp: Fingerprint = {
         text: basename(file),
         textSha256: sha256Prefix(raw),
