@@ -20,6 +20,7 @@ async function session(path: string, ep: "cpu" | "webgpu", strict: boolean) {
   return ort.InferenceSession.create(path, {
     executionProviders: [ep],
     graphOptimizationLevel: "extended",
+    ...(process.env.MEMC_ORT_VERBOSE ? { logSeverityLevel: 0 as const } : {}),
     extra: { session: { qdq_matmulnbits_accuracy_level: "0", ...(strict ? { disable_cpu_ep_fallback: "1" } : {}) } },
   });
 }

@@ -41,9 +41,11 @@ export async function buildDecoder(g: GraphBuilder, src: DecoderSource, o: Decod
   const eps = g.f32("rms_eps", [], [s.rmsEps]);
   const axesLast = c("axes_last", [-1]);
   const sShape = g.op("Shape", ["input_ids"], { start: 1, end: 2 }); // [1] = seq
-  const ss = g.op("Concat", [sShape, sShape], { axis: 0 });
-  const tri = g.op("Trilu", [g.op("ConstantOfShape", [ss], { value: scalarTensor(T.FLOAT, 1) })], { upper: 0 });
-  const mask = g.op("Mul", [g.op("Sub", [tri, one]), g.f32("big", [], [3.4e38])]); // [S, S]: 0 allowed, −3.4e38 future
+  // causal mask from positions (Range/Greater/Where run on WebGPU too, unlike Trilu/ConstantOfShape)
+  const seqF = g.op("Cast", [g.op("Squeeze", [sShape, c("axis0", [0])])], { to: T.FLOAT }); // scalar
+  const pos = g.op("Range", [g.f32("zero_f", [], [0]), seqF, one]); // [S]
+  const future = g.op("Greater", [g.op("Reshape", [pos, c("row_vec", [1, -1])]), g.op("Reshape", [pos, c("col_vec", [-1, 1])])]); // [S, S]: j > i
+  const mask = g.op("Where", [future, g.f32("big_neg", [], [-3.4e38]), g.f32("zero_mask", [], [0])]); // 0 allowed, −3.4e38 future
   const { cos, sin } = ropeTables(s.ropeTheta, Dh, maxSeq);
   const zero1 = c("zero1", [0]);
   const cosS = g.op("Slice", [g.f32("rope_cos", [maxSeq, Dh], cos), zero1, sShape, zero1]); // [S, Dh]
@@ -90,7 +92,7 @@ export async function buildDecoder(g: GraphBuilder, src: DecoderSource, o: Decod
     let k = rope(heads(await lin(x, l.k, KvH * Dh, D), KvH));
     let v = heads(await lin(x, l.v, KvH * Dh, D), KvH);
     if (nRep > 1) {
-      const rep = (t: string) => g.op("Reshape", [g.op("Expand", [g.op("Unsqueeze", [t, c("axis2", [2])]), repShape]), repMerge]);
+      const rep = (t: string) => g.op("Reshape", [g.op("Expand", [g.op("Reshape", [t, c("kv_unsq", [0, 0, 1, -1, Dh])]), repShape]), repMerge]);
       k = rep(k);
       v = rep(v);
     }
@@ -104,8 +106,7 @@ export async function buildDecoder(g: GraphBuilder, src: DecoderSource, o: Decod
   const hn = rms(h, await normW(FINAL_NORM));
   const head = src.has(LM_HEAD) ? LM_HEAD : EMBED; // tied embeddings reuse the table
   const wHead = await src.f32(head);
-  const logits = g.node("MatMul", [hn, floatInit(g, "lm_head.weight_t", [D, V], transposeV(wHead, V, D), o.weightDtype)], 1)[0]!;
-  g.node("Identity", [logits], ["logits"]);
+  g.node("MatMul", [hn, floatInit(g, "lm_head.weight_t", [D, V], transposeV(wHead, V, D), o.weightDtype)], ["logits"]);
 }
 
 /** Token embedding lookup; an fp16 table is gathered first and only the looked-up rows are cast to fp32. */
