@@ -5,9 +5,10 @@
 import { z } from "zod";
 import { InputError } from "../../util/errors.js";
 import type { PassDefinition } from "../types.js";
-import { runOmniQuant, type OmniQuantOptions, type OmniQuantResult } from "./run.js";
+import { quantizableLinears } from "../../model/names.js";
+import { quantizedTensor, runOmniQuant, type OmniQuantOptions, type OmniQuantResult } from "./run.js";
 
-export { runOmniQuant, type OmniQuantOptions, type OmniQuantResult };
+export { quantizedTensor, runOmniQuant, type OmniQuantOptions, type OmniQuantResult };
 
 export const omniquantParams = z
   .object({
@@ -47,17 +48,22 @@ export const omniquant: PassDefinition<OmniQuantParams> = {
   async plan({ ckpt, emit }, params) {
     const opts = toOptions(params);
     if (params.seqlen > ckpt.spec.maxPositions) throw new InputError(`--seqlen ${params.seqlen}: exceeds the model's max_position_embeddings ${ckpt.spec.maxPositions}`);
-    const res: OmniQuantResult = await runOmniQuant(ckpt, opts, emit);
+    // with a state dir, Ŵ is rebuilt per tensor from the saved γ, β while writing (memory: one layer, not the model)
+    const lazy = opts.stateDir !== undefined;
+    const res: OmniQuantResult = await runOmniQuant(ckpt, { ...opts, keepWeights: !lazy }, emit);
+    const names = Array.from({ length: ckpt.spec.layers }, (_, i) => quantizableLinears(ckpt.spec, i).map((m) => `${m}.weight`)).flat();
+    const wanted = new Set(names);
+    const cache = {};
     return {
-      replaced: [...res.weights.keys()],
+      replaced: names,
       details: {
         bits: params.wbits, groupSize: params.group_size, sym: params.sym, nsamples: params.nsamples, seqlen: params.seqlen, epochs: params.epochs,
         seed: params.seed, lwcLr: params.lwc_lr, calibTokens: res.calibTokens, resumedLayers: res.resumed, dtype: params.dtype,
         layers: res.layers.map((l) => ({ layer: l.layer, mseBefore: l.lossBefore, mseAfter: l.lossAfter, seconds: Number(l.seconds.toFixed(2)), epochLoss: l.epochLoss })),
       },
       transform: (name) => {
-        const w = res.weights.get(name);
-        return w ? { dtype: params.dtype, compute: async () => w } : undefined;
+        if (!wanted.has(name)) return undefined;
+        return { dtype: params.dtype, compute: async () => (lazy ? quantizedTensor(ckpt, opts, name, cache) : res.weights.get(name)!) };
       },
     };
   },

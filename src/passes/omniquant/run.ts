@@ -32,6 +32,9 @@ export interface OmniQuantOptions {
   stateDir?: string;
   /** test hook: behave as if killed after this many layers were finished in this run */
   stopAfterLayers?: number;
+  /** false: do not keep Ŵ in memory (peak memory = one layer + activations); rebuild it per tensor with
+   *  quantizedTensor() from the state dir while writing. Needs stateDir. Default true. */
+  keepWeights?: boolean;
 }
 
 export interface LayerReport {
@@ -73,6 +76,7 @@ function applyLwc(fp: BlockWeights, w: BlockWeights, slots: LinearSlot[], lwcs: 
 }
 
 export async function runOmniQuant(ckpt: Checkpoint, o: OmniQuantOptions, emit: Emit): Promise<OmniQuantResult> {
+  if (o.keepWeights === false && !o.stateDir) throw new Error("runOmniQuant: keepWeights false needs a stateDir to rebuild the weights from");
   const spec: QuantSpec = { bits: o.wbits, groupSize: o.groupSize, sym: o.sym };
   const dims: BlockDims = blockDims(ckpt, o.seqlen);
   const L = ckpt.spec.layers;
@@ -160,7 +164,7 @@ export async function runOmniQuant(ckpt: Checkpoint, o: OmniQuantOptions, emit: 
       qIn[j] = y;
     }
     fpIn = fpOut;
-    slots.forEach((s) => weights.set(`${s.module}.weight`, s.get(qw)));
+    if (o.keepWeights !== false) slots.forEach((s) => weights.set(`${s.module}.weight`, s.get(qw)));
     if (!resumed.includes(li)) {
       report.lossAfter = after / qIn.length;
       report.seconds = (performance.now() - t0) / 1000;
@@ -171,4 +175,26 @@ export async function runOmniQuant(ckpt: Checkpoint, o: OmniQuantOptions, emit: 
     emit({ kind: "log", level: "info", message: `omniquant: layer ${li + 1}/${L} mse ${report.lossBefore.toExponential(3)} → ${report.lossAfter.toExponential(3)} (${report.seconds.toFixed(1)} s)` });
   }
   return { weights, layers, resumed, calibTokens: o.nsamples * o.seqlen, complete: true };
+}
+
+/** Rebuilds the fake-quantized weight `name` (model.layers.N.….weight) from the fp checkpoint and the γ, β that a
+ *  finished run saved in o.stateDir; `cache` keeps the last layer's parameters between calls. */
+export async function quantizedTensor(ckpt: Checkpoint, o: OmniQuantOptions, name: string, cache: { layer?: number; params?: Map<string, Float32Array> } = {}): Promise<Float32Array> {
+  const m = /^model\.layers\.(\d+)\.(.+)\.weight$/.exec(name);
+  if (!m || !o.stateDir) throw new Error(`quantizedTensor: ${name} is not a decoder-layer weight, or no state dir`);
+  const layer = Number(m[1]);
+  if (cache.layer !== layer) {
+    const state = await BlockCheckpoints.open<LayerReport>(o.stateDir, await fingerprint(ckpt, o));
+    cache.params = (await state.load(layer)).params;
+    cache.layer = layer;
+  }
+  const module = name.slice(0, -".weight".length);
+  const [rows, cols] = ckpt.weights.info(name).shape as [number, number];
+  const q = new Lwc(module, rows, cols, { bits: o.wbits, groupSize: o.groupSize, sym: o.sym });
+  const g = cache.params!.get(`${module}.gamma`);
+  const b = cache.params!.get(`${module}.beta`);
+  if (!g || !b) throw new Error(`${o.stateDir}: layer ${layer} has no LWC parameters for ${module}`);
+  q.gamma.set(g);
+  q.beta.set(b);
+  return q.forward(await ckpt.weights.f32(name));
 }
