@@ -33,7 +33,7 @@ export const omniquantParams = z
 export type OmniQuantParams = z.infer<typeof omniquantParams>;
 
 export function toOptions(p: OmniQuantParams): OmniQuantOptions {
-  if (p.let || p.abits < 16) throw new InputError(`omniquant: LET / activation quantization (--let, --abits ${p.abits}) is not implemented yet; use weight-only (--abits 16, no --let)`);
+  if (p.let || p.abits < 16) throw new InputError(`omniquant: LET (--let${p.let ? "" : " not given"}) and activation quantization (--abits ${p.abits}) are not implemented yet; run weight-only: no --let, --abits 16`);
   return {
     wbits: p.wbits, groupSize: p.group_size, sym: p.sym, calib: p.calib, nsamples: p.nsamples, seqlen: p.seqlen,
     epochs: p.epochs, seed: p.seed, lwcLr: p.lwc_lr, ...(p.state_dir ? { stateDir: p.state_dir } : {}),
