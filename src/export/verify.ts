@@ -33,10 +33,19 @@ export interface VerifyOptions {
 
 /** srcDir: the checkpoint memc measured; artDir: the artifact (possibly still the temp dir). */
 export async function verifyArtifact(srcDir: string, artDir: string, format: string, files: string[], o: VerifyOptions): Promise<PplPair[]> {
-  const base = await evaluateModel(srcDir, files, { device: "cpu", ...(o.seqlen ? { seqlen: o.seqlen } : {}), ...(o.maxWindows ? { maxWindows: o.maxWindows } : {}) }, silent);
+  const packedSrc = "quantization_config" in JSON.parse(await readFile(join(srcDir, "config.json"), "utf8"));
+  const base = packedSrc ? [] : await evaluateModel(srcDir, files, { device: "cpu", ...(o.seqlen ? { seqlen: o.seqlen } : {}), ...(o.maxWindows ? { maxWindows: o.maxWindows } : {}) }, silent);
   const out: PplPair[] = [];
   for (let i = 0; i < files.length; i++) {
-    const m = base[i]!;
+    let m: { ppl: number; fingerprint: string; tokensPerSecond: number; seqlen: number; windows: number };
+    if (packedSrc) {
+      // memc's eval does not read packed checkpoints yet: measure the source through the packed reader
+      const spec = parseConfig(JSON.parse(await readFile(join(srcDir, "config.json"), "utf8")), srcDir);
+      const seqlen = o.seqlen ?? Math.min(2048, spec.maxPositions);
+      const t = await packedPpl(srcDir, files[i]!, seqlen, o.maxWindows ?? Infinity);
+      const { n } = await windowsOf(srcDir, files[i]!, seqlen, o.maxWindows ?? Infinity);
+      m = { ...t, seqlen, windows: n };
+    } else m = base[i]!;
     const memc = { ppl: m.ppl, fingerprint: m.fingerprint, tokensPerSecond: m.tokensPerSecond };
     let target: PplPair["target"];
     if (format === "onnx") {
@@ -62,7 +71,7 @@ async function windowsOf(dir: string, file: string, seqlen: number, maxWindows: 
   return { spec, tokens, n, fp };
 }
 
-async function packedPpl(dir: string, file: string, seqlen: number, maxWindows: number): Promise<PplPair["target"]> {
+async function packedPpl(dir: string, file: string, seqlen: number, maxWindows: number): Promise<{ runtime: string; ppl: number; fingerprint: string; tokensPerSecond: number }> {
   const { spec, tokens, n, fp } = await windowsOf(dir, file, seqlen, maxWindows);
   const w = await PackedWeights.open(dir);
   const ops = await openOps("cpu", silent);
