@@ -34,7 +34,7 @@ test("a recipe whose gate holds exits 0 and leaves artifact, resolved recipe and
   const report = JSON.parse(readFileSync(join(work, "ok", "memc.report.json"), "utf8"));
   assert.equal(report.eval.rows[0].after, g.after);
   const saved = YAML.parse(readFileSync(join(work, "ok", "memc.recipe.yaml"), "utf8"));
-  assert.deepEqual(saved.passes[0].params, { wbits: 4, group_size: 32, sym: false });
+  assert.deepEqual(saved.passes[0].params, { wbits: 4, group_size: 32, sym: false, exclude: [] });
 });
 
 test("a gate that the artifact misses exits 1 and says by how much", () => {

@@ -11,7 +11,7 @@ const base = { memc: 1, model: "fixtures/llama-t", passes: [{ method: "rtn", par
 
 test("defaults are filled in and the recipe round-trips through YAML unchanged", async () => {
   const r = validateRecipe(structuredClone(base), "t");
-  assert.deepEqual(r.passes[0]!.params, { wbits: 4, group_size: 32, sym: false });
+  assert.deepEqual(r.passes[0]!.params, { wbits: 4, group_size: 32, sym: false, exclude: [] });
   const d = mkdtempSync(join(tmpdir(), "memc-recipe-"));
   await saveRecipe(join(d, "r.yaml"), r);
   assert.deepEqual(await loadRecipe(join(d, "r.yaml")), r);
