@@ -13,6 +13,7 @@ interface Opts {
   sym?: boolean;
   onnxDtype: "fp32" | "fp16";
   external?: boolean;
+  attentionMask?: boolean;
   ggufType: GgufType;
   force?: boolean;
   json?: boolean;
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .option("--group-size <n>", "group size of the fake-quant weights (-1 = per channel)")
     .option("--sym", "the fake-quant weights are symmetric")
     .addOption(new Option("--onnx-dtype <dtype>", "ONNX dense weight initializers (compute stays fp32)").choices(["fp32", "fp16"]).default("fp32"))
+    .option("--attention-mask", "ONNX: add an attention_mask int64 [batch, seq] input (padding; positions from its cumsum)")
     .option("--external", "ONNX: always write weights to model.onnx.data (default: only above 2 GB)")
     .addOption(new Option("--gguf-type <type>", "GGUF weight type").choices(["f16", "q8_0", "q4_0", "q4_1"]).default("f16"))
     .option("--ppl <file...>", "measure the artifact in its runtime (onnxruntime / packed reader / llama.cpp) next to memc on the source; gate 0.5%")
@@ -50,7 +52,7 @@ export function register(program: Command): void {
       if (!quant && (o.groupSize !== undefined || o.sym)) throw new InputError("--group-size/--sym need --wbits");
       const r = await exportArtifact(dir, o.output, {
         format: o.format, onnxDtype: o.onnxDtype, ggufType: o.ggufType, force: o.force === true,
-        ...(quant ? { quant } : {}), ...(o.external ? { external: true } : {}),
+        ...(quant ? { quant } : {}), ...(o.external ? { external: true } : {}), ...(o.attentionMask ? { attentionMask: true } : {}),
         ...(o.ppl ? { ppl: o.ppl } : {}), ...(o.seqlen ? { seqlen: int("--seqlen", o.seqlen) } : {}), ...(o.maxWindows ? { maxWindows: int("--max-windows", o.maxWindows) } : {}),
       });
       if (o.json) {

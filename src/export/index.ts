@@ -29,6 +29,8 @@ export interface ExportOptions {
   /** Codes straight from a quantizer by module name (skips re-derivation). */
   codes?: Map<string, QuantLinear>;
   onnxDtype?: WeightDtype;
+  /** ONNX: add the attention_mask input */
+  attentionMask?: boolean;
   external?: boolean;
   ggufType?: GgufType;
   force?: boolean;
@@ -94,7 +96,7 @@ export async function exportArtifact(srcDir: string, outDir: string, o: ExportOp
       const src = { dir: srcDir, spec, rawConfig, weights, storedDtype };
       try {
         if (o.format === "onnx") {
-          d = await exportOnnx(src, tmp, { ...(quant ? { quant } : {}), ...(o.codes ? { codes: o.codes } : {}), weightDtype: o.onnxDtype ?? "fp32", ...(o.external !== undefined ? { external: o.external } : {}) });
+          d = await exportOnnx(src, tmp, { ...(quant ? { quant } : {}), ...(o.codes ? { codes: o.codes } : {}), weightDtype: o.onnxDtype ?? "fp32", ...(o.attentionMask ? { attentionMask: true } : {}), ...(o.external !== undefined ? { external: o.external } : {}) });
         } else {
           d = await exportGguf(src, tmp, { type: o.ggufType ?? "f16", ...(quant ? { quant } : {}) });
         }

@@ -84,3 +84,31 @@ test("ortPerplexity on golden windows = exp(mean NLL) of transformers' logits (r
     await rm(tmp, { recursive: true, force: true });
   }
 });
+
+test("attention_mask input: all-ones = golden; a left-padded row scores like the unpadded sequence", async () => {
+  const tmp = await mkdtemp(join(tmpdir(), "memc-onnx-"));
+  try {
+    await exportArtifact(join(MODELS, "llama-t"), join(tmp, "o"), { format: "onnx", attentionMask: true });
+    const ort = (await import("onnxruntime-node")).default;
+    const s = await openOrtSession(join(tmp, "o", "model.onnx"), "cpu", 2);
+    const g = (await golden("llama-t"))[2]!;
+    const P = 8, S = 64;
+    // row 0: the golden sequence; row 1: 8 pad tokens then its first 56 tokens
+    const ids = new BigInt64Array(2 * S);
+    const mask = new BigInt64Array(2 * S);
+    for (let t = 0; t < S; t++) {
+      ids[t] = BigInt(g.ids[t]!);
+      mask[t] = 1n;
+      ids[S + t] = t < P ? 2n : BigInt(g.ids[t - P]!);
+      mask[S + t] = t < P ? 0n : 1n;
+    }
+    const r = await s.run({ input_ids: new ort.Tensor("int64", ids, [2, S]), attention_mask: new ort.Tensor("int64", mask, [2, S]) });
+    const l = r.logits!.data as Float32Array;
+    const V = 8192;
+    assert.ok(maxAbs(l.subarray(0, S * V), g.logits) < 1e-4, "row 0 vs golden");
+    assert.ok(maxAbs(l.subarray((S + P) * V, 2 * S * V), g.logits.subarray(0, (S - P) * V)) < 1e-4, "left-padded row vs golden prefix");
+    await s.release();
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+});

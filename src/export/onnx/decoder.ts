@@ -23,6 +23,9 @@ export interface DecoderOptions {
   weightDtype: WeightDtype;
   /** Max sequence length of the rotary tables (default: max_position_embeddings). */
   maxSeq?: number;
+  /** Add an `attention_mask` int64 [batch, seq] input: padded keys are masked and positions = cumsum(mask) − 1,
+   *  as transformers' generate() does, so left-padded rows score like unpadded ones. */
+  attentionMask?: boolean;
 }
 
 /** Builds the graph into `g` (inputs, outputs, nodes, initializers). */
@@ -45,11 +48,24 @@ export async function buildDecoder(g: GraphBuilder, src: DecoderSource, o: Decod
   const seqF = g.op("Cast", [g.op("Squeeze", [sShape, c("axis0", [0])])], { to: T.FLOAT }); // scalar
   const pos = g.op("Range", [g.f32("zero_f", [], [0]), seqF, one]); // [S]
   const future = g.op("Greater", [g.op("Reshape", [pos, c("row_vec", [1, -1])]), g.op("Reshape", [pos, c("col_vec", [-1, 1])])]); // [S, S]: j > i
-  const mask = g.op("Where", [future, g.f32("big_neg", [], [-3.4e38]), g.f32("zero_mask", [], [0])]); // 0 allowed, −3.4e38 future
+  const causal = g.op("Where", [future, g.f32("big_neg", [], [-3.4e38]), g.f32("zero_mask", [], [0])]); // 0 allowed, −3.4e38 future
   const { cos, sin } = ropeTables(s.ropeTheta, Dh, maxSeq);
   const zero1 = c("zero1", [0]);
-  const cosS = g.op("Slice", [g.f32("rope_cos", [maxSeq, Dh], cos), zero1, sShape, zero1]); // [S, Dh]
-  const sinS = g.op("Slice", [g.f32("rope_sin", [maxSeq, Dh], sin), zero1, sShape, zero1]);
+  const cosT = g.f32("rope_cos", [maxSeq, Dh], cos);
+  const sinT = g.f32("rope_sin", [maxSeq, Dh], sin);
+  let cosS = g.op("Slice", [cosT, zero1, sShape, zero1]); // [S, Dh]
+  let sinS = g.op("Slice", [sinT, zero1, sShape, zero1]);
+  let mask = causal;
+  if (o.attentionMask) {
+    g.input("attention_mask", T.INT64, ["batch", "seq"]);
+    const m = g.op("Cast", ["attention_mask"], { to: T.FLOAT }); // [B, S]
+    const pos = g.op("Cast", [g.op("Max", [g.op("Sub", [g.op("CumSum", [m, c("axis1", [1])]), one]), g.f32("zero_pos", [], [0])])], { to: T.INT64 });
+    const perBatch = (t: string) => g.op("Reshape", [g.op("Gather", [t, pos], { axis: 0 }), c("shape_b1sd", [0, 1, -1, Dh])]); // [B, 1, S, Dh]
+    cosS = perBatch(cosT);
+    sinS = perBatch(sinT);
+    const pad = g.op("Reshape", [g.op("Mul", [g.op("Sub", [one, m]), g.f32("pad_neg", [], [-1e9])]), c("shape_b11s", [0, 1, 1, -1])]); // [B, 1, 1, S]
+    mask = g.op("Add", [causal, pad]); // [B, 1, S, S]
+  }
   const headsShape = (n: number) => c(`shape_heads_${n}`, [0, 0, n, Dh]);
   const mergeShape = c("shape_merge", [0, 0, H * Dh]);
   const scale = g.f32("attn_scale", [], [1 / Math.sqrt(Dh)]);

@@ -25,6 +25,8 @@ export interface OnnxExportOptions {
   /** Force (true) or forbid (false) the external data file; default: when the weights exceed 2 GB. */
   external?: boolean;
   maxSeq?: number;
+  /** Add the optional `attention_mask` input (int64 [batch, seq]). */
+  attentionMask?: boolean;
 }
 
 export interface OnnxExportReport {
@@ -77,7 +79,7 @@ export async function exportOnnx(ck: OnnxSource, outDir: string, o: OnnxExportOp
     return ql;
   };
   const quantMods = o.quant || o.codes ? quant : undefined;
-  await buildDecoder(g, { spec: ck.spec, f32: (n) => ck.weights.f32(n), has: (n) => ck.weights.has(n), ...(quantMods ? { quant: quantMods } : {}) }, { weightDtype, ...(o.maxSeq ? { maxSeq: o.maxSeq } : {}) });
+  await buildDecoder(g, { spec: ck.spec, f32: (n) => ck.weights.f32(n), has: (n) => ck.weights.has(n), ...(quantMods ? { quant: quantMods } : {}) }, { weightDtype, ...(o.maxSeq ? { maxSeq: o.maxSeq } : {}), ...(o.attentionMask ? { attentionMask: true } : {}) });
   const bytes = g.finish(`memc-${ck.spec.modelType}`);
   await writeFile(join(outDir, ONNX_FILE), bytes);
   const files = [ONNX_FILE, ...(external ? [ONNX_DATA] : [])];
