@@ -52,6 +52,61 @@ export function modelDtypeOf(raw: Record<string, unknown>): Dtype {
 
 const i32Bytes = (a: Int32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
+interface PackedModule {
+  tensors: { name: string; dtype: Dtype; shape: number[]; data: Uint8Array }[];
+  report: PackedLayerReport;
+}
+
+/** One Linear `<mod>.weight` [N, K] → its packed tensors; throws Unrepresentable / InputError(divisible) when the
+ *  format cannot hold it (the caller keeps it dense). */
+async function packModule(weights: Checkpoint["weights"], mod: string, name: string, o: PackOptions, scaleDtype: Dtype): Promise<PackedModule> {
+  const info = weights.info(name);
+  const [N, K] = info.shape as [number, number];
+  const w = await weights.f32(name);
+  if (o.format === "ct-fp8") {
+    const f = quantizeFp8Channel(w, N, K, scaleDtype);
+    const back = dequantizeFp8Channel(f.weight, f.scale, N, K);
+    let maxAbsDiff = 0;
+    for (let i = 0; i < w.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(back[i]! - w[i]!));
+    return {
+      tensors: [{ name, dtype: "F8_E4M3", shape: [N, K], data: f.weight }, { name: `${mod}.weight_scale`, dtype: scaleDtype, shape: [N, 1], data: fromF32(f.scale, scaleDtype) }],
+      report: { module: mod, packed: true, maxAbsDiff },
+    };
+  }
+  const g = o.groupSize > 0 ? o.groupSize : K;
+  if (K % g !== 0) throw new InputError(`in features ${K} not divisible by group size ${g}`);
+  const G = K / g;
+  let ql = o.codes?.get(mod);
+  let check: { maxAbsDiff: number; changed: number } | undefined;
+  if (ql) ql = { ...ql, scale: roundScales(ql.scale, scaleDtype) };
+  else {
+    const c = rederiveCodes(name, w, N, K, { ...o, groupSize: g }, info.dtype, scaleDtype);
+    ql = c.ql;
+    check = { maxAbsDiff: c.maxAbsDiff, changed: c.changed };
+  }
+  const report = { module: mod, packed: true, ...check };
+  if (o.format === "ct") {
+    const t = packCt(ql, name);
+    const out: PackedModule["tensors"] = [
+      { name: `${mod}.weight_packed`, dtype: "I32", shape: [N, t.weightPacked.length / N], data: i32Bytes(t.weightPacked) },
+      { name: `${mod}.weight_scale`, dtype: scaleDtype, shape: [N, G], data: fromF32(t.weightScale, scaleDtype) },
+      { name: `${mod}.weight_shape`, dtype: "I64", shape: [2], data: new Uint8Array(BigInt64Array.from([BigInt(N), BigInt(K)]).buffer) },
+    ];
+    if (t.weightZeroPoint) out.push({ name: `${mod}.weight_zero_point`, dtype: "I32", shape: [t.weightZeroPoint.length / G, G], data: i32Bytes(t.weightZeroPoint) });
+    return { tensors: out, report };
+  }
+  const t = packGptq(ql, o.format as GptqFormat, name);
+  return {
+    tensors: [
+      { name: `${mod}.qweight`, dtype: "I32", shape: [(K * o.bits) / 32, N], data: i32Bytes(t.qweight) },
+      { name: `${mod}.qzeros`, dtype: "I32", shape: [G, (N * o.bits) / 32], data: i32Bytes(t.qzeros) },
+      { name: `${mod}.scales`, dtype: "F16", shape: [G, N], data: fromF32(t.scales, "F16") },
+      { name: `${mod}.g_idx`, dtype: "I32", shape: [K], data: i32Bytes(t.gIdx) },
+    ],
+    report,
+  };
+}
+
 /** Packs `ck` into `outDir` (which must exist and be empty; wrap in writeDirAtomically). */
 export async function writePackedCheckpoint(ck: Checkpoint, outDir: string, o: PackOptions): Promise<PackReport> {
   const { spec, weights } = ck;
@@ -63,6 +118,11 @@ export async function writePackedCheckpoint(ck: Checkpoint, outDir: string, o: P
   const layers: PackedLayerReport[] = [];
   const dense: string[] = [];
   let bytesIn = 0;
+  let last: { mod: string; p: Promise<PackedModule> } | undefined;
+  const cache = (mod: string, name: string) => {
+    if (last?.mod !== mod) last = { mod, p: packModule(weights, mod, name, o, scaleDtype) };
+    return last.p;
+  };
   for (const name of weights.names()) {
     const info = weights.info(name);
     bytesIn += info.end - info.begin;
@@ -71,55 +131,19 @@ export async function writePackedCheckpoint(ck: Checkpoint, outDir: string, o: P
       tensors.push({ name, dtype: info.dtype, shape: info.shape, bytes: () => weights.bytes(name) });
       continue;
     }
-    const [N, K] = info.shape as [number, number];
-    const g = o.groupSize > 0 ? o.groupSize : K;
-    const keep = (reason: string) => {
-      layers.push({ module: mod, packed: false, reason });
+    let packed: PackedModule;
+    try {
+      packed = await packModule(weights, mod, name, o, scaleDtype);
+    } catch (e) {
+      if (!(e instanceof Unrepresentable || (e instanceof InputError && /divisible/.test(e.message)))) throw e;
+      layers.push({ module: mod, packed: false, reason: e.message });
       dense.push(mod);
       tensors.push({ name, dtype: info.dtype, shape: info.shape, bytes: () => weights.bytes(name) });
-    };
-    if (o.format === "ct-fp8") {
-      const w = await weights.f32(name);
-      const f = quantizeFp8Channel(w, N, K, scaleDtype);
-      const back = dequantizeFp8Channel(f.weight, f.scale, N, K);
-      let maxAbsDiff = 0;
-      for (let i = 0; i < w.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(back[i]! - w[i]!));
-      tensors.push({ name, dtype: "F8_E4M3", shape: [N, K], bytes: () => f.weight });
-      tensors.push({ name: `${mod}.weight_scale`, dtype: scaleDtype, shape: [N, 1], bytes: () => fromF32(f.scale, scaleDtype) });
-      layers.push({ module: mod, packed: true, maxAbsDiff });
       continue;
     }
-    if (K % g !== 0) { keep(`in features ${K} not divisible by group size ${g}`); continue; }
-    const w = await weights.f32(name);
-    let ql = o.codes?.get(mod);
-    let check: { maxAbsDiff: number; changed: number } | undefined;
-    if (ql) ql = { ...ql, scale: roundScales(ql.scale, scaleDtype) };
-    else {
-      const c = rederiveCodes(name, w, N, K, { ...o, groupSize: g }, info.dtype, scaleDtype);
-      ql = c.ql;
-      check = { maxAbsDiff: c.maxAbsDiff, changed: c.changed };
-    }
-    try {
-      if (o.format === "ct") {
-        const t = packCt(ql, name);
-        const G = K / g;
-        tensors.push({ name: `${mod}.weight_packed`, dtype: "I32", shape: [N, t.weightPacked.length / N], bytes: () => i32Bytes(t.weightPacked) });
-        tensors.push({ name: `${mod}.weight_scale`, dtype: scaleDtype, shape: [N, G], bytes: () => fromF32(t.weightScale, scaleDtype) });
-        tensors.push({ name: `${mod}.weight_shape`, dtype: "I64", shape: [2], bytes: () => new Uint8Array(BigInt64Array.from([BigInt(N), BigInt(K)]).buffer) });
-        if (t.weightZeroPoint) tensors.push({ name: `${mod}.weight_zero_point`, dtype: "I32", shape: [t.weightZeroPoint.length / G, G], bytes: () => i32Bytes(t.weightZeroPoint!) });
-      } else {
-        const t = packGptq(ql, o.format as GptqFormat, name);
-        const G = K / g;
-        tensors.push({ name: `${mod}.qweight`, dtype: "I32", shape: [(K * o.bits) / 32, N], bytes: () => i32Bytes(t.qweight) });
-        tensors.push({ name: `${mod}.qzeros`, dtype: "I32", shape: [G, (N * o.bits) / 32], bytes: () => i32Bytes(t.qzeros) });
-        tensors.push({ name: `${mod}.scales`, dtype: "F16", shape: [G, N], bytes: () => fromF32(t.scales, "F16") });
-        tensors.push({ name: `${mod}.g_idx`, dtype: "I32", shape: [K], bytes: () => i32Bytes(t.gIdx) });
-      }
-      layers.push({ module: mod, packed: true, ...check });
-    } catch (e) {
-      if (e instanceof Unrepresentable || (e instanceof InputError && /divisible/.test(e.message))) keep(e.message);
-      else throw e;
-    }
+    layers.push(packed.report);
+    // the packed bytes are recomputed when written (one module cached), so memory stays at one layer
+    for (const t of packed.tensors) tensors.push({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: async () => (await cache(mod, name)).tensors.find((x) => x.name === t.name)!.data });
   }
   const files = await writeSharded(outDir, tensors);
   const scheme: PackScheme = o.format === "ct-fp8" ? { bits: 8, groupSize: -1, sym: true } : { bits: o.bits, groupSize: o.groupSize, sym: o.sym };
