@@ -41,3 +41,16 @@ test("8-bit codes cannot be recovered from BF16 weights; a 3-bit grid is not a 2
   const gq = quantizeGroups(w, N, K, { bits: 3, groupSize: 32, sym: false });
   assert.throws(() => rederiveCodes("t", dequantizeGroups(gq), N, K, { bits: 2, groupSize: 32, sym: false }, "F32", "F32"), /no 2-bit grid/);
 });
+
+test("clipped groups (OmniQuant LWC: codes never reach 0 or 15) are recovered: same ŵ, codes within 4 bits", () => {
+  const rows = 4, cols = 64, g = 32;
+  let s2 = 9;
+  const rnd = () => (s2 = (s2 * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const q = Uint8Array.from({ length: rows * cols }, () => 3 + Math.floor(rnd() * 9)); // codes 3..11 only
+  const scale = Float32Array.from({ length: rows * 2 }, () => 0.001 + rnd() * 0.01);
+  const zero = Float32Array.from({ length: rows * 2 }, () => 5 + Math.floor(rnd() * 4));
+  const wh = dequantizeGroups({ rows, cols, groupSize: g, q, scale: roundScales(scale, "F16"), zero });
+  const c = rederiveCodes("t", wh, rows, cols, { bits: 4, groupSize: g, sym: false }, "F32", "F16");
+  assert.equal(c.changed, 0);
+  assert.ok(c.ql.q.every((v) => v <= 15));
+});
