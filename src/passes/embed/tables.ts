@@ -1,7 +1,7 @@
 // `memc embed MODEL`: compress a checkpoint's token embedding (and optionally lm_head) with PCA → float8,
 // write a complete checkpoint (other tensors copied byte for byte, streamed) with `memc_embedding` in config.json.
 
-import { copyFile, readdir, writeFile } from "node:fs/promises";
+import { chmod, copyFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { openCheckpoint } from "../../model/checkpoint.js";
 import { EMBED, LM_HEAD } from "../../model/names.js";
@@ -102,6 +102,7 @@ export async function embedModel(modelDir: string, out: string, o: ModelEmbedOpt
         if (!f.isFile() || f.name === "config.json" || f.name === INDEX_FILE || f.name.endsWith(".safetensors")) continue;
         if (f.name === "memc.recipe.yaml" || f.name === "memc.report.json") continue;
         await copyFile(join(modelDir, f.name), join(tmp, f.name));
+        await chmod(join(tmp, f.name), 0o644); // fixtures are read-only; the artifact should not be
       }
       if (o.ppl.length > 0) {
         const before = await checkpointPerplexity(modelDir, o.ppl, o.seqlen, o.maxWindows, o.device, emit);
