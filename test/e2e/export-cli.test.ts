@@ -4,12 +4,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const MODEL = "../shared/fixtures/models/llama-t";
+const HELDOUT = "../shared/fixtures/text/eval/english-heldout.txt";
 const memc = (...args: string[]) => spawnSync(process.execPath, ["bin/memc.js", ...args], { encoding: "utf8" });
 
 test("memc export: usage errors exit 2 and leave nothing behind", async () => {
@@ -32,16 +33,21 @@ test("memc quantize (RTN w4 g32) → memc export ct / gptq / onnx: artifacts wit
   const tmp = await mkdtemp(join(tmpdir(), "memc-cli-"));
   try {
     const fq = join(tmp, "fq");
+    const TEXT = join(tmp, "text.txt"); // the first 16 KB of the held-out text: two 128-token windows, quick to tokenize
+    writeFileSync(TEXT, readFileSync(HELDOUT).subarray(0, 16384));
     const q = memc("quantize", MODEL, "-o", fq, "--wbits", "4", "--group-size", "32");
     assert.equal(q.status, 0, q.stderr);
     for (const [format, file] of [["ct", "model.safetensors"], ["gptq", "model.safetensors"], ["onnx", "model.onnx"]] as const) {
       const out = join(tmp, format);
-      const r = memc("export", fq, "-o", out, "--format", format, "--json", ...(format === "onnx" ? ["--onnx-dtype", "fp16"] : []));
+      const r = memc("export", fq, "-o", out, "--format", format, "--json", ...(format === "onnx" ? ["--onnx-dtype", "fp16"] : []), "--ppl", TEXT, "--seqlen", "128", "--max-windows", "2");
       assert.equal(r.status, 0, r.stderr);
       const rep = JSON.parse(r.stdout);
       assert.deepEqual(rep.scheme, { bits: 4, groupSize: 32, sym: false }); // read from memc.recipe.yaml
       for (const f of [file, "config.json", "tokenizer.json", "memc.report.json", "memc.recipe.yaml"]) assert.ok(existsSync(join(out, f)), `${format}: ${f}`);
       assert.ok(rep.artifactBytes < rep.sourceBytes, `${format} is smaller than the fake-quant checkpoint`);
+      // measured in the target runtime (ORT / packed reader) next to memc on the fake-quant source, same windows
+      assert.equal(rep.ppl.length, 1);
+      assert.ok(rep.ppl[0].relDiff < 0.005, `${format}: ppl ${rep.ppl[0].target.ppl} vs memc ${rep.ppl[0].memc.ppl}`);
       if (format === "onnx") assert.equal(rep.details.matmulNBits.length, 28);
       else assert.equal(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).quantization_config.quant_method, format === "ct" ? "compressed-tensors" : "gptq");
     }
