@@ -1,9 +1,11 @@
 // bench/embed: N × D random vectors (generated batch by batch, never all resident) through PCA fit (streaming
 // covariance) + eigen + projection + float8, on the CPU. Prints rates, peak RSS, and ratios against onnxruntime's
-// own float8 Cast run on the same batch. Usage: node dist/bench/embed.js [--rows 1000000] [--dim 768] [--pca 0.5]
+// own float8 Cast run on the same batch. Usage: node dist/bench/embed.js [--rows 1000000] [--dim 768] [--pca 0.5] [--device cpu|cuda]
 
 import { cpus, totalmem } from "node:os";
-import { CovarianceAccumulator, componentsFor, pcaFromCovariance, pcaProject } from "../src/passes/embed/pca.js";
+import { CovarianceAccumulator, componentsFor, pcaFromCovariance, pcaProject, type Gemm } from "../src/passes/embed/pca.js";
+import { openOps } from "../src/runtime/backend.js";
+import { silent } from "../src/util/events.js";
 import { quantizeFloat8 } from "../src/passes/embed/quantize.js";
 import { ortFloat8RoundTrip } from "../src/passes/embed/ort-cast.js";
 import { decodeFloat8Array, encodeFloat8Array, parseFloat8Format } from "../src/runtime/float8.js";
@@ -15,6 +17,22 @@ function arg(name: string, dflt: string): string {
 const N = Number(arg("rows", "1000000")), D = Number(arg("dim", "768")), FRAC = Number(arg("pca", "0.5"));
 const BATCH = Number(arg("batch", "16384")), FMT = parseFloat8Format(arg("float8", "e4m3"))!;
 const K = componentsFor(FRAC, D);
+const DEVICE = arg("device", "cpu");
+
+/** The GEMMs on a memc backend (cuda: cuBLAS) instead of onnxruntime: upload, linear, download. */
+async function backendGemm(): Promise<{ gemm?: Gemm; name: string; dispose: () => Promise<void> }> {
+  if (DEVICE === "cpu") return { name: "cpu (onnxruntime MLAS)", dispose: async () => {} };
+  const ops = await openOps(DEVICE, silent);
+  const gemm: Gemm = async (x, w, M, Kd, N) => {
+    const a = await ops.upload(x, [M, Kd]);
+    const b = await ops.upload(w, [N, Kd]);
+    const y = await ops.linear(a, b);
+    const out = await ops.download(y);
+    ops.free(a); ops.free(b); ops.free(y);
+    return out;
+  };
+  return { gemm, name: `${ops.device} (memc backend linear)`, dispose: () => ops.dispose() };
+}
 
 /** Batch b of the synthetic store: coordinate j has std 1/sqrt(1 + j/8) (a decaying spectrum), approx. Gaussian. */
 function batch(b: number, rows: number): Float32Array {
@@ -36,9 +54,11 @@ const sec = (t: number) => (performance.now() - t) / 1000;
 
 async function main(): Promise<void> {
   console.log(`bench/embed: ${N} × ${D} fp32 → PCA ${FRAC} (k=${K}) → ${FMT}; batch ${BATCH}; ${cpus().length} × ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, MEMC_CPU_THREADS=${process.env.MEMC_CPU_THREADS ?? "default"}`);
+  const be = await backendGemm();
+  console.log(`  GEMMs on ${be.name}`);
   const nb = Math.ceil(N / BATCH);
   let gen = 0;
-  const acc = new CovarianceAccumulator(D);
+  const acc = new CovarianceAccumulator(D, be.gemm);
   let t = performance.now();
   for (let b = 0; b < nb; b++) {
     const rows = Math.min(BATCH, N - b * BATCH);
@@ -59,7 +79,7 @@ async function main(): Promise<void> {
     const x = batch(b, rows);
     gen2 += sec(g);
     g = performance.now();
-    const y = await pcaProject(pca, x, rows);
+    const y = await pcaProject(pca, x, rows, be.gemm);
     projS += sec(g);
     g = performance.now();
     const q = quantizeFloat8(y, rows, K, FMT, "none");
@@ -84,6 +104,7 @@ async function main(): Promise<void> {
   console.log(`  total (excl. generation ${(gen + gen2).toFixed(1)} s): ${total.toFixed(2)} s → ${(N / total / 1e3).toFixed(1)} k vectors/s; ${gflop.toFixed(0)} GFLOP of GEMM`);
   console.log(`  peak RSS ${rssMB().toFixed(0)} MB (codes ${(codes.byteLength / 1e6).toFixed(0)} MB + covariance ${((D * D * 8 * 2) / 1e6).toFixed(1)} MB + one batch ${((BATCH * D * 4) / 1e6).toFixed(0)} MB; the ${((N * D * 4) / 1e9).toFixed(2)} GB store is never resident)`);
   console.log(`  peer, one batch of ${BATCH}×${K}: onnxruntime Cast→${FMT}→float ${(peerS * 1e3).toFixed(1)} ms vs memc encode+decode ${(oursOne * 1e3).toFixed(1)} ms (memc/ort time ratio ${(oursOne / peerS).toFixed(2)})`);
+  await be.dispose();
   console.log(`  explained variance kept: ${(pca.variances.reduce((a, v) => a + v, 0) / pca.totalVariance * 100).toFixed(2)}%`);
 }
 

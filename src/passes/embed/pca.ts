@@ -4,6 +4,9 @@
 import { linearF32 } from "../../runtime/cpu/engine/ort-engine.js";
 import { symmetricEigen } from "./eigen.js";
 
+/** x [M, K] · w [N, K]ᵀ → [M, N] fp32: onnxruntime's CPU GEMM by default; a GPU backend can be passed in. */
+export type Gemm = (x: Float32Array, w: Float32Array, M: number, K: number, N: number) => Promise<Float32Array>;
+
 export interface Pca {
   dim: number;
   k: number;
@@ -24,7 +27,7 @@ export class CovarianceAccumulator {
   private readonly xtx: Float64Array;
   n = 0;
 
-  constructor(readonly dim: number) {
+  constructor(readonly dim: number, private readonly gemm: Gemm = linearF32) {
     this.sum = new Float64Array(dim);
     this.xtx = new Float64Array(dim * dim);
   }
@@ -49,7 +52,7 @@ export class CovarianceAccumulator {
         this.sum[j]! += z;
       }
     }
-    const prod = await linearF32(zt, zt, d, rows, d); // Zᵀ·Z [d, d]
+    const prod = await this.gemm(zt, zt, d, rows, d); // Zᵀ·Z [d, d]
     for (let i = 0; i < d * d; i++) this.xtx[i]! += prod[i]!;
     this.n += rows;
   }
@@ -110,8 +113,8 @@ export async function fitPca(batches: AsyncIterable<Float32Array> | Iterable<Flo
 }
 
 /** x [rows, d] → y = (x − mean)·basisᵀ [rows, k] (computed as x·basisᵀ − basis·mean). */
-export async function pcaProject(p: Pca, x: Float32Array, rows: number): Promise<Float32Array> {
-  const y = await linearF32(x, p.basis, rows, p.dim, p.k);
+export async function pcaProject(p: Pca, x: Float32Array, rows: number, gemm: Gemm = linearF32): Promise<Float32Array> {
+  const y = await gemm(x, p.basis, rows, p.dim, p.k);
   const off = new Float64Array(p.k);
   for (let r = 0; r < p.k; r++) {
     let s = 0;
