@@ -11,7 +11,7 @@ import { storedBytes, transformLike, type EmbedParams } from "./codec.js";
 import { CONFIG_KEY, LAYOUT_VERSION, layoutTensors } from "./layout.js";
 import type { ReconError } from "./metrics.js";
 import { writeDirAtomic, writeRecipe, writeReport } from "./output.js";
-import { pcaReconstruct } from "./pca.js";
+import { componentsFor, pcaReconstruct } from "./pca.js";
 import { openVectorSource, readAll, type RowSource } from "./source.js";
 import { compressStream, reconstructedRows, storedRows } from "./stream.js";
 
@@ -114,6 +114,10 @@ export async function embedVectors(input: string, out: string, o: VectorEmbedOpt
     if (n <= o.k) throw new InputError(`${input}: ${n} vectors is too few for top-${o.k} retrieval`);
     if (fitSrc && fitSrc.dim !== d) throw new InputError(`--fit ${o.fit}: ${fitSrc.dim} dimensions, the store has ${d}`);
     emit({ kind: "log", level: "info", message: `embed: ${n} × ${d} ${src.sourceDtype} vectors, ${nq} queries` });
+    const fitRows = (fitSrc ?? src).rows;
+    if (o.params.pca !== undefined && fitRows <= componentsFor(o.params.pca, d)) {
+      emit({ kind: "log", level: "warn", message: `PCA fitted on ${fitRows} vectors keeps ${componentsFor(o.params.pca, d)} components: only ${fitRows - 1} are determined by the data, the rest are arbitrary` });
+    }
     const progress = (phase: string, done: number, total: number) => emit({ kind: "progress", task: `embed ${phase}`, done, total, unit: "vectors" });
     const { c, error } = await compressStream(src, { ...o.params, plainDtype: "F32" }, fitSrc, progress);
     const truth = await cosineTopK(q, nq, (s, m) => opened.read(s, m), n, d, o.k, exclude);
