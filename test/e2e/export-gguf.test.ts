@@ -1,5 +1,5 @@
 // GGUF in real llama.cpp (node-llama-cpp prebuilt CPU binaries; skipped with the reason when not installed):
-// F16 logits vs transformers' golden, Q8_0 and Q4_0 perplexity on the golden windows, and Q4_1 made from memc's
+// F16 logits vs transformers' golden (llama-t, moe-t), Q8_0 and Q4_0 perplexity on the golden windows, and Q4_1 made from memc's
 // RTN w4 g32 codes vs the same fake-quant model in onnxruntime.
 
 import { test } from "node:test";
@@ -20,8 +20,8 @@ const V = 8192;
 const nlc = await loadNodeLlamaCpp();
 const skip = nlc.mod ? false : nlc.why!;
 
-async function golden(): Promise<{ ids: Int32Array; logits: Float32Array }[]> {
-  const f = await SafetensorsFile.open(join(MODEL, "golden.safetensors"));
+async function golden(model = MODEL): Promise<{ ids: Int32Array; logits: Float32Array }[]> {
+  const f = await SafetensorsFile.open(join(model, "golden.safetensors"));
   const out = [];
   for (const k of [0, 1, 2]) out.push({ ids: toInts(await f.readBytes(`input_ids.${k}`), "I64"), logits: toF32(await f.readBytes(`logits.${k}`), "F32") });
   await f.close();
@@ -73,6 +73,22 @@ test("llama-t RTN w4 g32 → GGUF Q4_1 from memc's codes ≈ the fake-quant mode
     t.diagnostic(`Q4_1 llama.cpp ppl ${a.toFixed(4)} vs ORT fake-quant ${b.toFixed(4)}`);
     // differences: f16 d and m = −z·s, Q8_0 token_embd/output, llama.cpp quantizing activations to 8 bits
     assert.ok(Math.abs(a / b - 1) < 0.02, `llama.cpp Q4_1 ppl ${a} vs ORT fake-quant ${b}`);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+});
+
+test("moe-t (Mixtral) GGUF F16 in llama.cpp: stacked experts + router, logits ≈ golden", { skip }, async (t) => {
+  const tmp = await mkdtemp(join(tmpdir(), "memc-gguf-"));
+  try {
+    const model = "../shared/fixtures/models/moe-t";
+    await exportArtifact(model, join(tmp, "g"), { format: "gguf", ggufType: "f16" });
+    const gs = await golden(model);
+    const r = await llamaCppLogits(join(tmp, "g", "model.gguf"), gs.map((g) => g.ids), V);
+    let m = 0;
+    r.logits.forEach((l, i) => l.forEach((x, j) => (m = Math.max(m, Math.abs(x - gs[i]!.logits[j]!)))));
+    t.diagnostic(`moe-t F16 max |Δlogit| vs golden ${m.toFixed(4)}`);
+    assert.ok(m < 0.05, `max |Δlogit| ${m}`);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -1,4 +1,4 @@
-// `memc export --format gguf`: a Llama-family checkpoint → model.gguf (llama.cpp tensor names, q/k rows permuted
+// `memc export --format gguf`: a Llama-family (llama, mistral, mixtral) checkpoint → model.gguf (llama.cpp tensor names, q/k rows permuted
 // from HF's rotate-half to llama.cpp's interleaved RoPE as convert_hf_to_gguf.py does, GPT-2 BPE vocab).
 // Q4_1/Q4_0/Q8_0 reuse memc's codes block-exactly where the scheme has group 32; otherwise ggml's quantizers run on ŵ.
 
@@ -7,7 +7,7 @@ import { copyFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ModelSpec } from "../../model/config.js";
 import type { Dtype } from "../../model/safetensors/dtypes.js";
-import { EMBED, FINAL_NORM, LM_HEAD, layerNames } from "../../model/names.js";
+import { EMBED, FINAL_NORM, LM_HEAD, layerNames, type ExpertNames } from "../../model/names.js";
 import { InputError } from "../../util/errors.js";
 import { rederiveCodes } from "../hf/codes.js";
 import type { PackScheme } from "../hf/config.js";
@@ -49,7 +49,7 @@ export function permuteQK(w: Float32Array, heads: number, K: number): Float32Arr
 
 export async function exportGguf(src: GgufSource, outDir: string, o: { type: GgufType; quant?: PackScheme }): Promise<GgufReport> {
   const s = src.spec;
-  if (s.family !== "llama" || s.attentionBias) throw new InputError(`GGUF export: model_type ${s.modelType} is not supported (Llama family without biases only)`);
+  if (s.family === "qwen2_moe" || s.attentionBias) throw new InputError(`GGUF export: model_type ${s.modelType} is not supported (llama, mistral, mixtral)`);
   const wt: GgmlType = o.type === "f16" ? "F16" : (o.type.toUpperCase() as GgmlType);
   const report: GgufReport = { file: GGUF_FILE, type: o.type, bytes: 0, tensors: [] };
   const tensors: GgufTensor[] = [];
@@ -78,9 +78,29 @@ export async function exportGguf(src: GgufSource, outDir: string, o: { type: Ggu
     mat(`${b}.attn_v.weight`, `${l.v}.weight`, s.kvHeads * s.headDim, s.hidden, { linear: true });
     mat(`${b}.attn_output.weight`, `${l.o}.weight`, s.hidden, s.heads * s.headDim, { linear: true });
     vec(`${b}.ffn_norm.weight`, l.postNorm);
-    mat(`${b}.ffn_gate.weight`, `${l.mlp!.gate}.weight`, s.intermediate, s.hidden, { linear: true });
-    mat(`${b}.ffn_up.weight`, `${l.mlp!.up}.weight`, s.intermediate, s.hidden, { linear: true });
-    mat(`${b}.ffn_down.weight`, `${l.mlp!.down}.weight`, s.hidden, s.intermediate, { linear: true });
+    if (l.mlp) {
+      mat(`${b}.ffn_gate.weight`, `${l.mlp.gate}.weight`, s.intermediate, s.hidden, { linear: true });
+      mat(`${b}.ffn_up.weight`, `${l.mlp.up}.weight`, s.intermediate, s.hidden, { linear: true });
+      mat(`${b}.ffn_down.weight`, `${l.mlp.down}.weight`, s.hidden, s.intermediate, { linear: true });
+    } else {
+      // Mixtral: router kept F32; experts stacked into 3-D tensors ne = [K, N, E] (convert_hf_to_gguf layout)
+      const E = s.moe!.experts, I = s.moe!.expertIntermediate, D = s.hidden;
+      tensors.push({ name: `${b}.ffn_gate_inp.weight`, type: "F32", dims: [D, E], bytes: async () => new Uint8Array((await src.weights.f32(`${l.router}.weight`)).buffer) });
+      const stack = (name: string, pick: (e: ExpertNames) => string, N: number, K: number) => {
+        const type: GgmlType = K % QK !== 0 ? "F16" : wt;
+        tensors.push({
+          name, type, dims: [K, N, E],
+          bytes: async () => {
+            const parts: Uint8Array[] = [];
+            for (const e of l.experts!) parts.push(encodeMatrix(`${name}[${pick(e)}]`, await src.weights.f32(`${pick(e)}.weight`), N, K, type, o.quant, report, src.storedDtype?.(`${pick(e)}.weight`) ?? "F32"));
+            return Buffer.concat(parts);
+          },
+        });
+      };
+      stack(`${b}.ffn_gate_exps.weight`, (e) => e.gate, I, D);
+      stack(`${b}.ffn_up_exps.weight`, (e) => e.up, I, D);
+      stack(`${b}.ffn_down_exps.weight`, (e) => e.down, D, I);
+    }
   }
   vec("output_norm.weight", FINAL_NORM);
   if (src.weights.has(LM_HEAD)) mat("output.weight", LM_HEAD, s.vocab, s.hidden);
@@ -126,7 +146,8 @@ async function metadata(src: GgufSource, type: GgufType): Promise<[string, GgufV
     ["llama.context_length", u32(s.maxPositions)],
     ["llama.embedding_length", u32(s.hidden)],
     ["llama.block_count", u32(s.layers)],
-    ["llama.feed_forward_length", u32(s.intermediate)],
+    ["llama.feed_forward_length", u32(s.moe ? s.moe.expertIntermediate : s.intermediate)],
+    ...(s.moe ? ([["llama.expert_count", u32(s.moe.experts)], ["llama.expert_used_count", u32(s.moe.topK)]] as [string, GgufValue][]) : []),
     ["llama.rope.dimension_count", u32(s.headDim)],
     ["llama.attention.head_count", u32(s.heads)],
     ["llama.attention.head_count_kv", u32(s.kvHeads)],
