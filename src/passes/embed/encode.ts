@@ -2,7 +2,7 @@
 // over the paragraphs of text files — the vector-store input for tests and the docs/embed.md table.
 
 import { readFile } from "node:fs/promises";
-import { openCheckpoint } from "../../model/checkpoint.js";
+import { openCheckpoint, type Checkpoint } from "../../model/checkpoint.js";
 import { loadTokenizer } from "../../model/tokenizer.js";
 import { freeHead, hiddenStates, loadHead } from "../../nn/forward.js";
 import { CpuOps, type CpuTensor } from "../../runtime/cpu/ops.js";
@@ -29,7 +29,6 @@ export function paragraphs(text: string): string[] {
 export async function encodeParagraphs(modelDir: string, files: string[], o: EncodeOptions, emit: Emit): Promise<{ x: Float32Array; rows: number; dim: number }> {
   const ckpt = await openCheckpoint(modelDir);
   const tok = await loadTokenizer(modelDir);
-  const ops: Ops<CpuTensor> = new CpuOps();
   const minT = o.minTokens ?? 16, maxT = Math.min(o.maxTokens ?? 256, ckpt.spec.maxPositions);
   const docs: Int32Array[] = [];
   for (const f of files) {
@@ -42,7 +41,17 @@ export async function encodeParagraphs(modelDir: string, files: string[], o: Enc
       kept++;
     }
   }
-  if (docs.length === 0) throw new InputError(`${files.join(", ")}: no paragraph with at least ${minT} tokens`);
+  if (docs.length === 0) {
+    await ckpt.weights.close();
+    throw new InputError(`${files.join(", ")}: no paragraph with at least ${minT} tokens`);
+  }
+  return { x: await meanPooled(ckpt, docs, emit), rows: docs.length, dim: ckpt.spec.hidden };
+}
+
+/** Token sequences → mean over each sequence's tokens of the final (normed) hidden state: [docs, hidden].
+ *  Closes the checkpoint's weights when done. */
+export async function meanPooled(ckpt: Checkpoint, docs: Int32Array[], emit: Emit): Promise<Float32Array> {
+  const ops: Ops<CpuTensor> = new CpuOps();
   const D = ckpt.spec.hidden;
   const x = new Float32Array(docs.length * D);
   const src = embeddingWeightSource(ckpt);
@@ -78,5 +87,5 @@ export async function encodeParagraphs(modelDir: string, files: string[], o: Enc
     await ops.dispose();
     await ckpt.weights.close();
   }
-  return { x, rows: docs.length, dim: D };
+  return x;
 }
