@@ -2,6 +2,8 @@
 
 import type { Command } from "commander";
 import { evaluateModel, type EvalResult } from "../eval/evaluate.js";
+import { ortEvaluate, type OrtTextEvalResult } from "../export/onnx/ort-evaluate.js";
+import { InputError } from "../util/errors.js";
 import { renderer } from "../ui/progress.js";
 import { parseIntOption } from "./options.js";
 
@@ -12,12 +14,26 @@ export function register(program: Command): void {
     .argument("<model>", "HF checkpoint directory (or a memc output directory)")
     .requiredOption("--ppl <file...>", "text file(s) to score")
     .option("--seqlen <n>", "window length (default min(2048, max_position_embeddings); the fixtures use 512)", parseIntOption)
-    .option("--device <name>", "cpu | cuda | auto (cuda when usable, else cpu) | null (records launches, computes nothing)", "cpu")
+    .option("--device <name>", "memc runtime: cpu | cuda | auto (cuda when usable, else cpu) | null (records launches, computes nothing); ort runtime: cpu | webgpu", "cpu")
+    .option("--runtime <name>", "memc (memc's own forward) | ort (the exported model.onnx in onnxruntime-node, so what ships is what is measured)", "memc")
     .option("--max-windows <n>", "score only the first N windows (quick checks; the result is then not the full-text ppl)", parseIntOption)
     .option("--json", "print one JSON object on stdout")
-    .action(async (model: string, o: { ppl: string[]; seqlen?: number; device: string; maxWindows?: number; json?: boolean }) => {
+    .action(async (model: string, o: { ppl: string[]; seqlen?: number; device: string; runtime: string; maxWindows?: number; json?: boolean }) => {
       const ui = renderer({ quiet: false });
-      const results = await evaluateModel(model, o.ppl, { seqlen: o.seqlen, device: o.device, maxWindows: o.maxWindows }, ui);
+      let results: (EvalResult | OrtTextEvalResult)[];
+      if (o.runtime === "ort") {
+        if (o.device !== "cpu" && o.device !== "webgpu") throw new InputError(`--device ${o.device}: the ort runtime runs on cpu or webgpu`);
+        results = await ortEvaluate(model, o.ppl, {
+          seqlen: o.seqlen,
+          maxWindows: o.maxWindows,
+          device: o.device,
+          onWindow: (done, total) => ui({ kind: "progress", task: "eval (onnxruntime)", done, total, unit: "windows" }),
+        });
+      } else if (o.runtime === "memc") {
+        results = await evaluateModel(model, o.ppl, { seqlen: o.seqlen, device: o.device, maxWindows: o.maxWindows }, ui);
+      } else {
+        throw new InputError(`--runtime ${o.runtime}: expected memc or ort`);
+      }
       ui.stop();
       if (o.json) {
         const rows = results.map(toJson);
@@ -30,7 +46,7 @@ export function register(program: Command): void {
     });
 }
 
-function toJson(r: EvalResult) {
+function toJson(r: EvalResult | OrtTextEvalResult) {
   return {
     file: r.file,
     ppl: r.ppl,

@@ -28,7 +28,7 @@ function render(r: Inspection): string {
   const lines = [
     `${r.dir}: ${r.modelType} (${r.family} family), ${r.layers} layers, hidden ${r.hidden}, heads ${r.heads}/${r.kvHeads} (head ${r.headDim}), MLP ${r.intermediate}, vocab ${r.vocab}` +
       (r.experts ? `, ${r.experts.count} experts × ${r.experts.intermediate} (top-${r.experts.topK})` : ""),
-    `parameters ${mp(r.parameters)}, ${mb(r.bytes)} (${Object.entries(r.dtypes).map(([d, n]) => `${d} ${mp(n)}`).join(", ")})`,
+    `${r.packedAs ? "stored values" : "parameters"} ${mp(r.parameters)}, ${mb(r.bytes)} (${Object.entries(r.dtypes).map(([d, n]) => `${d} ${mp(n)}`).join(", ")})`,
     "",
     "component     parameters        bytes   share",
   ];
@@ -36,6 +36,7 @@ function render(r: Inspection): string {
     if (v.parameters === 0) continue;
     lines.push(`${c.padEnd(12)} ${mp(v.parameters).padStart(11)} ${mb(v.bytes).padStart(12)} ${((100 * v.bytes) / r.bytes).toFixed(1).padStart(6)}%`);
   }
+  if (r.packedAs) return lines.join("\n") + `\n\nalready packed (${r.packedAs}): bytes above are as stored; \`memc eval\` dequantizes it with the format's reader\n`;
   lines.push("", "decoder Linears at                                size    ratio");
   for (const e of r.estimates) lines.push(`${e.setting.padEnd(42)} ${mb(e.bytes).padStart(10)} ${e.ratio.toFixed(2).padStart(7)}x`);
   return lines.join("\n") + "\n";

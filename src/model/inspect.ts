@@ -18,6 +18,8 @@ export interface Inspection {
   intermediate: number;
   vocab: number;
   experts?: { count: number; topK: number; intermediate: number };
+  /** quant_method of an already-packed checkpoint (then no estimates are made). */
+  packedAs?: string;
   parameters: number;
   bytes: number;
   dtypes: Record<string, number>;
@@ -62,18 +64,21 @@ export function inspectCheckpoint(ckpt: Checkpoint): Inspection {
     const info = weights.info(name);
     const p = numel(info.shape);
     const b = info.end - info.begin;
-    const c = components[kind.get(name) ?? "other"];
+    // packed checkpoints keep a Linear as <m>.qweight/.scales/… or <m>.weight_packed/…: classify by module
+    const moduleWeight = `${name.slice(0, name.lastIndexOf("."))}.weight`;
+    const c = components[kind.get(name) ?? kind.get(moduleWeight) ?? "other"];
     c.parameters += p;
     c.bytes += b;
     parameters += p;
     bytes += b;
     dtypes[info.dtype] = (dtypes[info.dtype] ?? 0) + p;
-    if (linear.has(name)) {
+    if (linear.has(name) || linear.has(moduleWeight)) {
       linearParams += p;
       linearBytes += b;
     }
   }
-  const estimates = SETTINGS.map(({ setting, bitsPerWeight }) => {
+  const packedAs = (ckpt.rawConfig.quantization_config as { quant_method?: string } | undefined)?.quant_method;
+  const estimates = packedAs ? [] : SETTINGS.map(({ setting, bitsPerWeight }) => {
     const est = bytes - linearBytes + Math.ceil((linearParams * bitsPerWeight) / 8);
     return { setting, bytes: est, ratio: bytes / est };
   });
@@ -89,6 +94,7 @@ export function inspectCheckpoint(ckpt: Checkpoint): Inspection {
     intermediate: spec.intermediate,
     vocab: spec.vocab,
     ...(spec.moe ? { experts: { count: spec.moe.experts, topK: spec.moe.topK, intermediate: spec.moe.expertIntermediate } } : {}),
+    ...(packedAs ? { packedAs } : {}),
     parameters,
     bytes,
     dtypes,
