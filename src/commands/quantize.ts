@@ -21,6 +21,7 @@ interface QuantizeFlags {
   epochs: number;
   abits: number;
   let?: boolean;
+  format: string;
   overwrite?: boolean;
   json?: boolean;
 }
@@ -50,11 +51,12 @@ export function register(program: Command): void {
     .option("--epochs <n>", "omniquant: epochs over the calibration windows per layer (reference: 20; 40 for 2-bit)", parseIntOption, 20)
     .option("--abits <bits>", "omniquant: activation bits (16 = weight-only; LET / 4..8 not implemented yet)", parseIntOption, 16)
     .option("--let", "omniquant: learnable equivalent transformation (not implemented yet)")
+    .option("--format <name>", "fake-quant (HF checkpoint of dequantized weights) | ct | gptq | gptq_v2 | onnx | gguf (packed by src/export; see memc export)", "fake-quant")
     .option("--overwrite", "replace OUT if it exists")
     .option("--json", "print the report as JSON on stdout")
     .action(async (model: string, o: QuantizeFlags) => {
       const recipe = validateRecipe(
-        { memc: 1, model, passes: [{ method: o.method, params: passParams(o) }], output: { dir: o.output } },
+        { memc: 1, model, passes: [{ method: o.method, params: passParams(o) }], output: { dir: o.output, format: o.format } },
         "command line",
       );
       const ui = renderer();

@@ -17,6 +17,8 @@ export interface Report {
   output: { dir: string; bytes: number; files: string[] };
   passes: { method: string; reference: string; seconds: number; details: Record<string, unknown> }[];
   eval?: unknown;
+  /** Packing step when the output format is not fake-quant (src/export's report). */
+  export?: unknown;
   versions: { node: string; memc: string };
 }
 

@@ -11,6 +11,7 @@ import type { Emit } from "../util/events.js";
 import { writeAtomically } from "./atomic-dir.js";
 import { dirBytes, inputFingerprint, MEMC_VERSION, writeReport, type Report, REPORT_FILE } from "./report.js";
 import { writeTransformedCheckpoint } from "./write-checkpoint.js";
+import { runPackedRecipe } from "./run-packed.js";
 
 export interface RunOptions {
   overwrite?: boolean;
@@ -18,6 +19,7 @@ export interface RunOptions {
 }
 
 export async function runRecipe(recipe: Recipe, emit: Emit, opts: RunOptions = {}): Promise<Report> {
+  if (recipe.output.format !== "fake-quant") return runPackedRecipe(recipe, emit, opts, runRecipe);
   if (recipe.passes.length !== 1) throw new InputError(`recipe has ${recipe.passes.length} passes; chaining passes is not supported yet (use one pass per run)`);
   const step = recipe.passes[0]!;
   const pass = getPass(step.method);

@@ -18,7 +18,8 @@ export const recipeSchema = z
     output: z
       .object({
         dir: z.string(),
-        format: z.enum(["fake-quant"]).default("fake-quant"),
+        /** fake-quant = HF checkpoint of dequantized weights; the others are packed by src/export. */
+        format: z.enum(["fake-quant", "onnx", "ct", "ct-fp8", "gptq", "gptq_v2", "gguf"]).default("fake-quant"),
         shard_bytes: z.number().int().positive().optional(),
       })
       .strict(),

@@ -3,7 +3,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { memc } from "../helpers/cli.js";
@@ -40,6 +40,20 @@ test("onnx: --runtime ort within 0.5% of memc's own runtime on the same windows"
   assert.equal(e.code, 0, e.stderr);
   const [a, b] = [ppl(fq), ppl(out, "--runtime", "ort")];
   assert.ok(Math.abs(a - b) / a < 5e-3, `memc ${a} vs ort ${b}`);
+});
+
+test("quantize --format ct / gguf: packed artifact + resolved recipe in one step; ct evaluates like the fake-quant", () => {
+  const ct = join(work, "q-ct");
+  const q = memc("quantize", join(ROOT, "fixtures/llama-t"), "-o", ct, "--wbits", "4", "--group-size", "32", "--format", "ct");
+  assert.equal(q.code, 0, q.stderr);
+  assert.match(readFileSync(join(ct, "memc.recipe.yaml"), "utf8"), /format: ct/);
+  const [a, b] = [ppl(fq), ppl(ct)];
+  assert.ok(Math.abs(a - b) / a < 1e-3, `fake-quant ${a} vs quantize --format ct ${b}`);
+  const gg = join(work, "q-gguf");
+  const g = memc("quantize", join(ROOT, "fixtures/llama-t"), "-o", gg, "--wbits", "4", "--group-size", "32", "--format", "gguf");
+  assert.equal(g.code, 0, g.stderr);
+  assert.equal(JSON.parse(readFileSync(join(gg, "memc.report.json"), "utf8")).export.details.type, "q4_1");
+  assert.deepEqual(readdirSync(work).filter((f) => f.includes("fakequant")), [], "scratch directories removed");
 });
 
 test("--runtime ort refuses a device onnxruntime-node cannot use", () => {
