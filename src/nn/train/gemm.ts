@@ -60,23 +60,6 @@ export async function gemm(a: Float32Array, b: Float32Array, M: number, K: numbe
   return r.c!.data as Float32Array;
 }
 
-/** x: [B, R, C] → [B, C, R] (blocked JS copy) */
-export function transpose3(x: Float32Array, B: number, R: number, C: number): Float32Array {
-  const out = new Float32Array(x.length);
-  const bs = 32;
-  for (let b = 0; b < B; b++) {
-    const o = b * R * C;
-    for (let r0 = 0; r0 < R; r0 += bs) {
-      for (let c0 = 0; c0 < C; c0 += bs) {
-        const r1 = Math.min(R, r0 + bs);
-        const c1 = Math.min(C, c0 + bs);
-        for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[o + c * R + r] = x[o + r * C + c]!;
-      }
-    }
-  }
-  return out;
-}
-
 /** c [B, M, N] = op(a)·op(b) per batch; a is [B, M, K] (or [B, K, M] when tA), b is [B, K, N] (or [B, N, K] when tB). */
 export async function bmm(a: Float32Array, b: Float32Array, B: number, M: number, K: number, N: number, tA = false, tB = false, out?: Float32Array): Promise<Float32Array> {
   if (a.length !== B * M * K || b.length !== B * K * N) throw new Error(`bmm: a has ${a.length} (want ${B}·${M}·${K}), b has ${b.length} (want ${B}·${K}·${N})`);
