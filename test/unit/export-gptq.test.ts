@@ -83,3 +83,21 @@ test("GPTQ pack → unpack reproduces RTN's fake-quant weights bit for bit (v1 a
     }
   }
 });
+
+test("GPTQ 2-bit and 8-bit: pack → unpack reproduces RTN's fake-quant weights bit for bit", () => {
+  const N = 32, K = 128;
+  let seed = 5;
+  const w = Float32Array.from({ length: N * K }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.2);
+  for (const bits of [2, 8]) {
+    for (const sym of [false, true]) {
+      for (const fmt of ["gptq", "gptq_v2"] as const) {
+        const gq = quantizeGroups(w, N, K, { bits, groupSize: 64, sym });
+        const t = packGptq({ ...gq, bits, sym }, fmt);
+        assert.equal(t.qweight.length, ((K * bits) / 32) * N);
+        const u = unpackGptq(t, N, K, bits, fmt);
+        const got = dequantShifted(u.q, u.zero, u.scale, N, K, u.groupSize);
+        assert.deepEqual(new Uint32Array(got.buffer), new Uint32Array(dequantizeGroups(gq).buffer), `bits=${bits} sym=${sym} ${fmt}`);
+      }
+    }
+  }
+});
