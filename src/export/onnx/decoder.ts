@@ -7,7 +7,7 @@ import { EMBED, FINAL_NORM, LM_HEAD, layerNames, type ExpertNames } from "../../
 import { InputError } from "../../util/errors.js";
 import type { QuantLinear } from "../hf/qlinear.js";
 import { f32ToF16 } from "../../runtime/dtypes.js";
-import { GraphBuilder, scalarTensor, T } from "./builder.js";
+import { GraphBuilder, T } from "./builder.js";
 import { floatInit, linear, type WeightDtype } from "./linear.js";
 
 export interface DecoderSource {
@@ -148,10 +148,12 @@ async function moe(g: GraphBuilder, x: string, router: string, experts: ExpertNa
   const rw = await src.f32(`${router}.weight`);
   const logits = g.op("MatMul", [x2, g.f32(`${router}.weight_t`, [D, E], transposeV(rw, E, D))]);
   const probs = g.op("Softmax", [logits], { axis: -1 });
-  const [vals, idx] = g.node("TopK", [probs, g.i64(g.tmp("topk"), [1], [s.moe!.topK])], 2, { axis: -1, largest: 1, sorted: 1 });
-  const norm = s.moe!.normTopK ? g.op("Div", [vals!, g.op("ReduceSum", [vals!, g.i64(g.tmp("ax"), [1], [-1])], { keepdims: 1 })]) : vals!;
-  const zeros = g.op("ConstantOfShape", [g.op("Shape", [probs])], { value: scalarTensor(T.FLOAT, 0) });
-  const dense = g.op("ScatterElements", [zeros, idx!, norm], { axis: 1 }); // [T, E]
+  // top-k as a threshold on the k-th largest probability (no ScatterElements, so it runs on WebGPU too)
+  const [vals] = g.node("TopK", [probs, g.i64(g.tmp("topk"), [1], [s.moe!.topK])], 2, { axis: -1, largest: 1, sorted: 1 });
+  const axLast = g.i64(g.tmp("ax"), [1], [-1]);
+  const kth = g.op("ReduceMin", [vals!, axLast], { keepdims: 1 }); // [T, 1]
+  const kept = g.op("Where", [g.op("GreaterOrEqual", [probs, kth]), probs, g.f32(g.tmp("zero"), [], [0])]); // [T, E]
+  const dense = s.moe!.normTopK ? g.op("Div", [kept, g.op("ReduceSum", [vals!, axLast], { keepdims: 1 })]) : kept;
   let acc: string | undefined;
   for (let e = 0; e < E; e++) {
     const we = g.op("Slice", [dense, g.i64(g.tmp("st"), [1], [e]), g.i64(g.tmp("en"), [1], [e + 1]), g.i64(g.tmp("ax"), [1], [1])]); // [T, 1]
