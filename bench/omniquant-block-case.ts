@@ -4,17 +4,8 @@
 
 import { writeFileSync } from "node:fs";
 import { block_backward, block_forward, type BlockDims, type BlockWeights } from "../src/nn/train/block.js";
+import { rng } from "../test/helpers/random.js";
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
 const r = rng(17);
 const rand = (n: number, s: number) => Float32Array.from({ length: n }, () => r() * 2 * s);
 const d: BlockDims = { T: 48, D: 64, H: 4, KH: 2, Dh: 16, F: 96, eps: 1e-5, theta: 10000 };

@@ -4,17 +4,7 @@
 
 import { writeFileSync } from "node:fs";
 import { Lwc } from "../src/passes/omniquant/lwc.js";
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
+import { rng } from "../test/helpers/random.js";
 
 const r = rng(5);
 const rows = 24, cols = 128;

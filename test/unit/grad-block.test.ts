@@ -5,17 +5,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { block_backward, block_forward, type BlockDims, type BlockWeights } from "../../src/nn/train/block.js";
 import type { MlpWeights } from "../../src/nn/train/mlp.js";
+import { rng } from "../helpers/random.js";
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
 const rand = (r: () => number, n: number, s = 1) => Float32Array.from({ length: n }, () => r() * 2 * s);
 
 function mlp(r: () => number, D: number, F: number): MlpWeights {

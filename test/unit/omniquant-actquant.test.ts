@@ -5,17 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { actquant_backward, actquant_forward } from "../../src/passes/omniquant/act-quant.js";
 import { roundHalfEven } from "../../src/passes/rtn/quantize.js";
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
+import { rng } from "../helpers/random.js";
 
 test("8-bit per-token fake-quant error ≤ half a step per row", () => {
   const r = rng(3);

@@ -9,17 +9,7 @@ import assert from "node:assert/strict";
 import { Lwc } from "../../src/passes/omniquant/lwc.js";
 import { AdamW } from "../../src/passes/omniquant/adamw.js";
 import { dequantizeGroups, quantizeGroups, roundHalfEven, type QuantSpec } from "../../src/passes/rtn/quantize.js";
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
+import { rng } from "../helpers/random.js";
 
 test("LWC with σ(γ)=σ(β)=1 equals RTN bit for bit (asym and sym)", () => {
   const r = rng(1);
