@@ -3,7 +3,7 @@
 // Run: npm run build && node dist/bench/reproduce.js [--models llama-t,moe-t] [--texts english-heldout.txt] [--variants fp,rtn_w4g32]
 
 import { readFileSync } from "node:fs";
-import { openCheckpoint } from "../src/model/checkpoint.js";
+import { openCheckpoint, type Checkpoint } from "../src/model/checkpoint.js";
 import { loadTokenizer } from "../src/model/tokenizer.js";
 import { quantizableLinears, linearKind } from "../src/model/names.js";
 import { CpuOps } from "../src/runtime/cpu/ops.js";
@@ -24,8 +24,7 @@ const texts = list("--texts", ["english-heldout.txt", "code-heldout.txt", "math-
 const variantsArg = list("--variants", []);
 
 /** RTN as `memc quantize` writes it (bf16 fake-quant); MoE reference rows leave experts unquantized. */
-async function rtnSource(dir: string, bits: number, group: number, moe: boolean): Promise<WeightSource> {
-  const ck = await openCheckpoint(dir);
+async function rtnSource(ck: Checkpoint, bits: number, group: number, moe: boolean): Promise<WeightSource> {
   const over = new Map<string, Float32Array>();
   for (let i = 0; i < ck.spec.layers; i++) {
     for (const m of quantizableLinears(ck.spec, i)) {
@@ -48,7 +47,7 @@ for (const model of models) {
   const variants = variantsArg.length ? variantsArg : [...new Set(Object.keys(ref[model]).filter((k) => k.includes("|")).map((k) => k.split("|")[0]!))].filter((v) => v === "fp" || v.startsWith("rtn_"));
   for (const variant of variants) {
     const m = /^rtn_w(\d)g(\d+)$/.exec(variant);
-    const src: WeightSource = m ? await rtnSource(dir, Number(m[1]), Number(m[2]), ck.spec.moe !== undefined) : ck.weights;
+    const src: WeightSource = m ? await rtnSource(ck, Number(m[1]), Number(m[2]), ck.spec.moe !== undefined) : ck.weights;
     for (const text of texts) {
       const want = ref[model][`${variant}|${text}`];
       if (want === undefined) continue;
@@ -58,5 +57,6 @@ for (const model of models) {
       console.log(`${model.padEnd(8)} ${variant.padEnd(16)} ${text.padEnd(21)} ${want.toFixed(4).padStart(10)} ${r.ppl.toFixed(4).padStart(10)} ${diff.toFixed(3).padStart(7)}% ${r.tokensPerSecond.toFixed(0).padStart(7)}`);
     }
   }
+  await ck.weights.close();
 }
 await ops.dispose();
