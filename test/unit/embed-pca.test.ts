@@ -5,16 +5,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { symmetricEigen } from "../../src/passes/embed/eigen.js";
 import { CovarianceAccumulator, componentsFor, fitPca, pcaProject, pcaReconstruct, rowBatches } from "../../src/passes/embed/pca.js";
+import { rng as sharedRng } from "../helpers/random.js";
 
+/** uniform [0, 1) from the shared seeded generator */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const u = sharedRng(seed);
+  return () => u() + 0.5;
 }
 const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
 

@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { parseConfig } from "../../model/config.js";
 import { loadTokenizer } from "../../model/tokenizer.js";
-import { fingerprintString, sha256Prefix, type Fingerprint } from "../../eval/perplexity.js";
+import { fingerprintString, sha256Prefix, type Fingerprint, type PplResult } from "../../eval/perplexity.js";
 import { universalNewlines } from "../../eval/text.js";
 import { checkSeqlen, windowCount } from "../../eval/windows.js";
 import { InputError } from "../../util/errors.js";
@@ -22,16 +22,9 @@ export interface OrtTextEvalOptions {
   onWindow?: (done: number, total: number) => void;
 }
 
-export interface OrtTextEvalResult {
+/** The same numbers memc's own evaluator reports (PplResult), measured in onnxruntime. */
+export interface OrtTextEvalResult extends PplResult {
   file: string;
-  ppl: number;
-  meanNll: number;
-  tokens: number;
-  windows: number;
-  seqlen: number;
-  scored: number;
-  seconds: number;
-  tokensPerSecond: number;
   device: OrtDevice;
   runtime: "ort";
   fingerprint: string;

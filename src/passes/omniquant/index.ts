@@ -1,6 +1,7 @@
 // OmniQuant (Shao et al., ICLR 2024; OpenGVLab/OmniQuant main.py + quantize/omniquant.py): block-wise reconstruction
-// with learnable weight clipping (LWC), weight-only. LET (weight-activation, --abits/--let) is not implemented yet and
-// is refused rather than silently skipped. The training runs in plan(); the transform hands out the results.
+// with learnable weight clipping (LWC), weight-only: the configuration the reference's W2/W3/W4 scripts run (`--lwc`).
+// The weight-activation mode (LET, activation bits) is not part of this pass; its params are unknown keys here.
+// The training runs in plan(); the transform hands out the results.
 
 import { z } from "zod";
 import { InputError } from "../../util/errors.js";
@@ -15,8 +16,6 @@ export const omniquantParams = z
     wbits: z.number().int().min(2).max(8),
     group_size: z.number().int().min(-1),
     sym: z.boolean().default(false),
-    abits: z.number().int().min(4).max(16).default(16),
-    let: z.boolean().default(false),
     calib: z.string(),
     nsamples: z.number().int().min(1).default(128),
     seqlen: z.number().int().min(2).default(512),
@@ -33,7 +32,6 @@ export const omniquantParams = z
 export type OmniQuantParams = z.infer<typeof omniquantParams>;
 
 export function toOptions(p: OmniQuantParams): OmniQuantOptions {
-  if (p.let || p.abits < 16) throw new InputError(`omniquant: LET (--let${p.let ? "" : " not given"}) and activation quantization (--abits ${p.abits}) are not implemented yet; run weight-only: no --let, --abits 16`);
   return {
     wbits: p.wbits, groupSize: p.group_size, sym: p.sym, calib: p.calib, nsamples: p.nsamples, seqlen: p.seqlen,
     epochs: p.epochs, seed: p.seed, lwcLr: p.lwc_lr, ...(p.state_dir ? { stateDir: p.state_dir } : {}),
