@@ -36,6 +36,9 @@ export interface CudaLayerArgs {
   lr: number;
   wantWeights: boolean;
   onStep?: (epoch: number, window: number, lastEpochLoss: number | undefined) => void;
+  /** benchmark hook: when given, every step's phases are timed with CUDA events (synchronising, so slower) and
+   *  their ms summed here by phase name */
+  profile?: Map<string, number>;
 }
 
 interface SlotState {
@@ -146,18 +149,24 @@ export class CudaLayerTrainer {
       for (let ep = 0; ep < a.epochs; ep++) {
         zeroLoss();
         for (let j = 0; j < N; j++) {
-          quantize();
-          blockForward(ws, qW, this.qIn[j]!.ptr, this.y.ptr);
-          this.mse(this.y.ptr, this.fpOut[j]!.ptr, j, this.dy.ptr);
+          const phase = (name: string, body: () => void) => {
+            if (!a.profile) return body();
+            a.profile.set(name, (a.profile.get(name) ?? 0) + td.dev.time(body));
+          };
+          phase("lwc forward", quantize);
+          phase("block forward + mse", () => {
+            blockForward(ws, qW, this.qIn[j]!.ptr, this.y.ptr);
+            this.mse(this.y.ptr, this.fpOut[j]!.ptr, j, this.dy.ptr);
+          });
           hadGrad.clear();
-          blockBackward(ws, qW, this.dy.ptr, (key, dwq) => {
+          phase("block backward + lwc backward", () => blockBackward(ws, qW, this.dy.ptr, (key, dwq) => {
             const s = byKey.get(key)!;
             hadGrad.add(s);
             lwcBackward(td, s.shape, at(G, s.off), at(G, s.off + s.shape.groups), dwq, s.w, s.mx.ptr, s.mn.ptr, at(P, s.off), at(P, s.off + s.shape.groups));
-          });
+          }));
           steps++;
           // one shared step counter, as torch's AdamW over one param group (parameters without .grad are skipped)
-          for (const s of slots) if (hadGrad.has(s)) adamwStep(td, opt, steps, at(P, s.off), at(G, s.off), at(M, s.off), at(V, s.off), 2 * s.shape.groups);
+          phase("adamw", () => { for (const s of slots) if (hadGrad.has(s)) adamwStep(td, opt, steps, at(P, s.off), at(G, s.off), at(M, s.off), at(V, s.off), 2 * s.shape.groups); });
           a.onStep?.(ep, j, epochLoss[ep - 1]);
         }
         const losses = this.readLosses(N);
