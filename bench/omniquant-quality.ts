@@ -9,6 +9,7 @@
 import { execa } from "execa";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const argv = process.argv.slice(2);
 const arg = (k: string) => { const i = argv.indexOf(k); return i >= 0 ? argv[i + 1] : undefined; };
@@ -22,7 +23,7 @@ const outDir = arg("--out") ?? join("/tmp", `memc-oq-quality-${basename(resolve(
 const only = new Set((arg("--only") ?? "w4,w3,w2").split(","));
 const epochsScale = Number(arg("--epochs-scale") ?? 1);
 const gemm = arg("--gemm") ?? "fp32";
-const cli = join(import.meta.dirname, "..", "..", "bin", "memc.js");
+const cli = fileURLToPath(new URL("../../bin/memc.js", import.meta.url));
 const calib = join(shared, "fixtures/text/calib/english.txt");
 const texts = ["english", "code", "math"].map((t) => [t, join(shared, `fixtures/text/eval/${t}-heldout.txt`)] as const);
 const SETTINGS = [

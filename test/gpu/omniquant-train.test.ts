@@ -129,15 +129,16 @@ for (const spec of [
     const [rows, cols] = [48, 256];
     const w = randn(rows * cols, s, 0.05);
     const q = new Lwc("t", rows, cols, spec);
-    const rg = randn(q.groups * 2, s + 1);
-    for (let i = 0; i < q.groups; i++) { q.gamma[i] = 1 + 2 * Math.tanh(rg[i]!); q.beta[i] = 1 + 2 * Math.tanh(rg[q.groups + i]!); }
+    const G = q.gamma.length; // rows · groups per row
+    const rg = randn(G * 2, s + 1);
+    for (let i = 0; i < G; i++) { q.gamma[i] = 1 + 2 * Math.tanh(rg[i]!); q.beta[i] = 1 + 2 * Math.tanh(rg[G + i]!); }
     const dwq = randn(rows * cols, s + 2);
     const wantQ = q.forward(w);
-    const wantG = new Float32Array(q.groups), wantB = new Float32Array(q.groups);
+    const wantG = new Float32Array(G), wantB = new Float32Array(G);
     q.backward(w, dwq, wantG, wantB);
-    const shape = { groups: q.groups, g: q.g, bits: spec.bits, sym: spec.sym };
+    const shape = { groups: G, g: q.g, bits: spec.bits, sym: spec.sym };
     const [bw, bdq, bg, bb] = [w, dwq, q.gamma, q.beta].map((a) => td.upload(a));
-    const mx = td.alloc(q.groups), mn = td.alloc(q.groups), wq = td.alloc(rows * cols), dg = td.alloc(q.groups), db = td.alloc(q.groups);
+    const mx = td.alloc(G), mn = td.alloc(G), wq = td.alloc(rows * cols), dg = td.alloc(G), db = td.alloc(G);
     lwcRanges(td, shape, bw!.ptr, mx.ptr, mn.ptr);
     lwcForward(td, shape, wq.ptr, bw!.ptr, mx.ptr, mn.ptr, bg!.ptr, bb!.ptr);
     lwcBackward(td, shape, dg.ptr, db.ptr, bdq!.ptr, bw!.ptr, mx.ptr, mn.ptr, bg!.ptr, bb!.ptr);
@@ -252,7 +253,8 @@ test("llama-t end to end: runOmniQuant on cuda vs cpu (W3 g32, 8 × 128 windows,
       }
       const [lc, lg] = [cpu.layers[li]!, gpu.layers[li]!];
       console.log(`layer ${li}: mse before ${lc.lossBefore.toExponential(4)} / ${lg.lossBefore.toExponential(4)}, after ${lc.lossAfter.toExponential(4)} / ${lg.lossAfter.toExponential(4)} (cpu / cuda)`);
-      assert.ok(Math.abs(lc.lossBefore - lg.lossBefore) <= 1e-4 * lc.lossBefore, `layer ${li} mse before`);
+      // layer 0 sees identical inputs; later layers see quant streams shaped by slightly different γ, β
+      assert.ok(Math.abs(lc.lossBefore - lg.lossBefore) <= (li === 0 ? 1e-4 : 1e-2) * lc.lossBefore, `layer ${li} mse before`);
       assert.ok(Math.abs(lc.lossAfter - lg.lossAfter) <= 1e-2 * lc.lossAfter, `layer ${li} mse after`);
     }
     console.log(`γ/β: ${n} values, ${moved} moved from init, max |Δ| cpu vs cuda ${maxD.toExponential(3)}, ${over} with |Δ| > 1e-3`);

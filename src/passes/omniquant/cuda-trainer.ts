@@ -107,10 +107,11 @@ export class CudaLayerTrainer {
     let total = 0;
     const slots: SlotState[] = a.slots.map((s, i) => {
       const q = a.lwcs[i]!;
-      const shape: LwcShape = { groups: q.groups, g: q.g, bits: q.spec.bits, sym: q.spec.sym };
-      if (q.rows * q.cols !== s.rows * s.cols || q.groups * q.g !== s.rows * s.cols) throw new Error(`${s.module}: LWC shape mismatch`);
-      const st: SlotState = { key: keys[i]!, shape, w: linearPtr(fpW, keys[i]!), wq: td.alloc(s.rows * s.cols), mx: td.alloc(q.groups), mn: td.alloc(q.groups), off: total };
-      total += 2 * q.groups;
+      // Lwc.groups counts groups per row; the device works on all rows·groups at once
+      const shape: LwcShape = { groups: q.gamma.length, g: q.g, bits: q.spec.bits, sym: q.spec.sym };
+      if (q.rows !== s.rows || q.cols !== s.cols || shape.groups * q.g !== s.rows * s.cols) throw new Error(`${s.module}: LWC shape mismatch`);
+      const st: SlotState = { key: keys[i]!, shape, w: linearPtr(fpW, keys[i]!), wq: td.alloc(s.rows * s.cols), mx: td.alloc(shape.groups), mn: td.alloc(shape.groups), off: total };
+      total += 2 * shape.groups;
       lwcRanges(td, shape, st.w, st.mx.ptr, st.mn.ptr);
       return st;
     });

@@ -44,7 +44,7 @@ export function toOptions(p: OmniQuantParams): OmniQuantOptions {
 }
 
 /** --device auto|cuda|cpu → where the training runs (auto falls back to cpu and says why; cuda fails if unusable) */
-async function resolveDevice(device: OmniQuantParams["device"], emit: Emit): Promise<{ device: "cpu" | "cuda" }> {
+export async function resolveDevice(device: OmniQuantParams["device"], emit: Emit): Promise<{ device: "cpu" | "cuda" }> {
   if (device === "cpu") return { device };
   const { probeCuda } = await import("../../runtime/cuda/probe.js");
   const r = probeCuda();
