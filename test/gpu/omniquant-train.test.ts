@@ -222,10 +222,10 @@ for (const [label, experts, mode] of [["llama", 0, "fp32"], ["mixtral (4 experts
   });
 }
 
-test("llama-t end to end: runOmniQuant on cuda vs cpu (W3 g32, 8 × 128 windows, 2 epochs) → γ/β, block MSE, ppl", opts, async () => {
+for (const name of ["llama-t", "moe-t"]) test(`${name} end to end: runOmniQuant on cuda vs cpu (W3 g32, 8 × 128 windows, 2 epochs) → γ/β, block MSE, ppl`, opts, async () => {
   await cudaOps(); // device opened by the helpers first (the trainer opens its own handle on the same primary context)
   const tmp = mkdtempSync(join(tmpdir(), "memc-oq-gpu-"));
-  const model = "fixtures/llama-t";
+  const model = `fixtures/${name}`;
   const calib = "fixtures/text/english-sample.txt";
   const ckpt = await openCheckpoint(model);
   try {
@@ -235,7 +235,7 @@ test("llama-t end to end: runOmniQuant on cuda vs cpu (W3 g32, 8 × 128 windows,
     const t1 = performance.now();
     const gpu = await runOmniQuant(ckpt, { ...base, stateDir: join(tmp, "gpu.state"), device: "cuda" }, silent);
     const t2 = performance.now();
-    console.log(`llama-t 4 layers × 16 steps: cpu ${((t1 - t0) / 1000).toFixed(1)} s, cuda ${((t2 - t1) / 1000).toFixed(1)} s (incl. kernel compile)`);
+    console.log(`${name} ${ckpt.spec.layers} layers × 16 steps: cpu ${((t1 - t0) / 1000).toFixed(1)} s, cuda ${((t2 - t1) / 1000).toFixed(1)} s (incl. kernel compile)`);
     const open = (dir: string) => BlockCheckpoints.open<unknown>(dir, JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).fingerprint as string);
     const [sc, sg] = [await open(join(tmp, "cpu.state")), await open(join(tmp, "gpu.state"))];
     let maxD = 0, n = 0, over = 0, moved = 0;
@@ -258,7 +258,7 @@ test("llama-t end to end: runOmniQuant on cuda vs cpu (W3 g32, 8 × 128 windows,
       assert.ok(Math.abs(lc.lossAfter - lg.lossAfter) <= 1e-2 * lc.lossAfter, `layer ${li} mse after`);
     }
     console.log(`γ/β: ${n} values, ${moved} moved from init, max |Δ| cpu vs cuda ${maxD.toExponential(3)}, ${over} with |Δ| > 1e-3`);
-    measured.push({ op: "e2e llama-t γ/β", seed: 0, err: `max|Δ| ${maxD.toExponential(3)}, ${over}/${n} > 1e-3` });
+    measured.push({ op: `e2e ${name} γ/β`, seed: 0, err: `max|Δ| ${maxD.toExponential(3)}, ${over}/${n} > 1e-3` });
     assert.ok(moved > n / 2, "training moved most clip logits");
     // Adam steps are ≈ ±lr each: a gradient whose sign differs by rounding moves a logit by ~1e-2 per step
     assert.ok(over <= n * 0.01, `${over} of ${n} clip logits differ by more than 1e-3`);
@@ -271,8 +271,26 @@ test("llama-t end to end: runOmniQuant on cuda vs cpu (W3 g32, 8 × 128 windows,
       ppl.push(r!.ppl);
     }
     console.log(`ppl (english-sample, 16 × 256): cpu ${ppl[0]!.toFixed(4)} cuda ${ppl[1]!.toFixed(4)}`);
-    measured.push({ op: "e2e llama-t ppl", seed: 0, err: `cpu ${ppl[0]!.toFixed(4)} cuda ${ppl[1]!.toFixed(4)}` });
+    measured.push({ op: `e2e ${name} ppl`, seed: 0, err: `cpu ${ppl[0]!.toFixed(4)} cuda ${ppl[1]!.toFixed(4)}` });
     assert.ok(Math.abs(ppl[0]! - ppl[1]!) <= 2e-3 * ppl[0]!, "ppl within 0.2%");
+  } finally {
+    await ckpt.weights.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test("cuda run killed after 2 layers and resumed (on cuda): same final weights as one uninterrupted cuda run", opts, async () => {
+  await cudaOps();
+  const tmp = mkdtempSync(join(tmpdir(), "memc-oq-gpu-resume-"));
+  const ckpt = await openCheckpoint("fixtures/llama-t");
+  try {
+    const base: OmniQuantOptions = { wbits: 3, groupSize: 32, sym: false, calib: "fixtures/text/english-sample.txt", nsamples: 4, seqlen: 64, epochs: 1, seed: 2, lwcLr: 1e-2, device: "cuda" };
+    const full = await runOmniQuant(ckpt, { ...base, stateDir: join(tmp, "a") }, silent);
+    const cut = await runOmniQuant(ckpt, { ...base, stateDir: join(tmp, "b"), stopAfterLayers: 2 }, silent);
+    assert.equal(cut.complete, false);
+    const resumed = await runOmniQuant(ckpt, { ...base, stateDir: join(tmp, "b") }, silent);
+    assert.deepEqual(resumed.resumed, [0, 1]);
+    for (const [n, w] of full.weights) assert.deepEqual(resumed.weights.get(n), w, `${n} differs after resume`);
   } finally {
     await ckpt.weights.close();
     rmSync(tmp, { recursive: true, force: true });
