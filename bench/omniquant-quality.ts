@@ -4,7 +4,7 @@
 // (seed 2, lr 1e-2, asymmetric, as the reference scripts), then `memc eval --device cuda --seqlen 512` of the fp model
 // and each output on english/code/math held-out text, and prints a markdown table + JSON.
 // Usage: node dist/bench/omniquant-quality.js MODEL_DIR [--shared DIR] [--out DIR] [--only w4,w3,w2] [--epochs-scale 0.5]
-//        [--gemm fp32|tf32|bf16] [--json FILE]. Resume state lives beside each output, so a rerun continues.
+//        [--gemm fp32|tf32|bf16] [--group N (smoke tests only)] [--json FILE]. Resume state lives beside each output, so a rerun continues.
 
 import { execa } from "execa";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -23,6 +23,8 @@ const outDir = arg("--out") ?? join("/tmp", `memc-oq-quality-${basename(resolve(
 const only = new Set((arg("--only") ?? "w4,w3,w2").split(","));
 const epochsScale = Number(arg("--epochs-scale") ?? 1);
 const gemm = arg("--gemm") ?? "fp32";
+/** smoke runs on models whose widths 128/64 do not divide (llama-t: 352): one group size for every setting */
+const groupOverride = arg("--group") === undefined ? undefined : Number(arg("--group"));
 const cli = fileURLToPath(new URL("../../bin/memc.js", import.meta.url));
 const calib = join(shared, "fixtures/text/calib/english.txt");
 const texts = ["english", "code", "math"].map((t) => [t, join(shared, `fixtures/text/eval/${t}-heldout.txt`)] as const);
@@ -30,7 +32,7 @@ const SETTINGS = [
   { key: "w4", label: "W4A16 g128", wbits: 4, group: 128, epochs: 20 },
   { key: "w3", label: "W3A16 g128", wbits: 3, group: 128, epochs: 20 },
   { key: "w2", label: "W2A16 g64", wbits: 2, group: 64, epochs: 40 },
-].filter((s) => only.has(s.key));
+].filter((s) => only.has(s.key)).map((s) => (groupOverride === undefined ? s : { ...s, group: groupOverride, label: s.label.replace(/g\d+/, `g${groupOverride}`) }));
 
 mkdirSync(outDir, { recursive: true });
 

@@ -238,30 +238,39 @@ for (const name of ["llama-t", "moe-t"]) test(`${name} end to end: runOmniQuant 
     console.log(`${name} ${ckpt.spec.layers} layers × 16 steps: cpu ${((t1 - t0) / 1000).toFixed(1)} s, cuda ${((t2 - t1) / 1000).toFixed(1)} s (incl. kernel compile)`);
     const open = (dir: string) => BlockCheckpoints.open<unknown>(dir, JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).fingerprint as string);
     const [sc, sg] = [await open(join(tmp, "cpu.state")), await open(join(tmp, "gpu.state"))];
+    // Training is chaotic: one rounding difference flips an Adam step (±lr) or a round-half decision, and later layers
+    // see quant streams shaped by every earlier difference. Control (bench/omniquant-perturbation.ts, CPU only): scaling
+    // llama-t's embeddings by (1 + 2⁻²³) moves these same clip logits by mean |Δ| 3e-8 / 1.6e-4 / 6.8e-4 / 1.1e-3 in
+    // layers 0–3 (0–36 % of them by > 1e-3) against a mean training movement of 7e-2. So the bound is on the mean: the
+    // devices must agree on ≥ 95 % of how far training moved the logits, per layer; a wrong gradient gives ~100 %.
     let maxD = 0, n = 0, over = 0, moved = 0;
     for (let li = 0; li < ckpt.spec.layers; li++) {
       const [pc, pg] = [(await sc.load(li)).params, (await sg.load(li)).params];
+      let sumD = 0, sumMove = 0, nl = 0;
       for (const [name, a] of pc) {
         const b = pg.get(name)!;
         for (let i = 0; i < a.length; i++) {
           const dd = Math.abs(a[i]! - b[i]!);
           maxD = Math.max(maxD, dd);
+          sumD += dd;
+          sumMove += Math.abs(a[i]! - 4);
           if (dd > 1e-3) over++;
           if (Math.abs(a[i]! - 4) > 1e-3) moved++;
           n++;
+          nl++;
         }
       }
       const [lc, lg] = [cpu.layers[li]!, gpu.layers[li]!];
-      console.log(`layer ${li}: mse before ${lc.lossBefore.toExponential(4)} / ${lg.lossBefore.toExponential(4)}, after ${lc.lossAfter.toExponential(4)} / ${lg.lossAfter.toExponential(4)} (cpu / cuda)`);
+      console.log(`layer ${li}: mse before ${lc.lossBefore.toExponential(4)} / ${lg.lossBefore.toExponential(4)}, after ${lc.lossAfter.toExponential(4)} / ${lg.lossAfter.toExponential(4)} (cpu / cuda); γ/β mean |Δ| ${(sumD / nl).toExponential(2)} vs mean movement ${(sumMove / nl).toExponential(2)}`);
+      measured.push({ op: `e2e ${name} layer ${li} γ/β`, seed: 0, err: `mean|Δ| ${(sumD / nl).toExponential(2)}, mean move ${(sumMove / nl).toExponential(2)}` });
       // layer 0 sees identical inputs; later layers see quant streams shaped by slightly different γ, β
       assert.ok(Math.abs(lc.lossBefore - lg.lossBefore) <= (li === 0 ? 1e-4 : 1e-2) * lc.lossBefore, `layer ${li} mse before`);
       assert.ok(Math.abs(lc.lossAfter - lg.lossAfter) <= 1e-2 * lc.lossAfter, `layer ${li} mse after`);
+      assert.ok(sumD <= 0.05 * sumMove, `layer ${li}: γ/β mean |Δ| ${(sumD / nl).toExponential(2)} > 5% of the mean movement ${(sumMove / nl).toExponential(2)}`);
     }
     console.log(`γ/β: ${n} values, ${moved} moved from init, max |Δ| cpu vs cuda ${maxD.toExponential(3)}, ${over} with |Δ| > 1e-3`);
     measured.push({ op: `e2e ${name} γ/β`, seed: 0, err: `max|Δ| ${maxD.toExponential(3)}, ${over}/${n} > 1e-3` });
     assert.ok(moved > n / 2, "training moved most clip logits");
-    // Adam steps are ≈ ±lr each: a gradient whose sign differs by rounding moves a logit by ~1e-2 per step
-    assert.ok(over <= n * 0.01, `${over} of ${n} clip logits differ by more than 1e-3`);
     const ppl: number[] = [];
     for (const [tag, res] of [["cpu", cpu], ["gpu", gpu]] as const) {
       const dir = join(tmp, tag);

@@ -22,6 +22,8 @@ export interface CudaLayerResult {
   weights?: Float32Array[];
   /** ms spent in the training steps (device-synchronised at the end of the layer) */
   trainMs: number;
+  /** ms spent in the 3 forward-only passes over the windows (fp targets, MSE before, MSE after + advance) */
+  forwardMs: number;
   steps: number;
 }
 
@@ -101,7 +103,16 @@ export class CudaLayerTrainer {
     const keys = linearKeys(a.fp);
     if (keys.length !== a.slots.length) throw new Error(`CudaLayerTrainer: ${keys.length} device linears vs ${a.slots.length} slots`);
     // fp targets from the fp stream
-    for (let j = 0; j < N; j++) blockForward(ws, fpW, this.fpIn[j]!.ptr, this.fpOut[j]!.ptr);
+    td.sync();
+    let forwardMs = 0;
+    const timed = <T>(body: () => T): T => {
+      const t = performance.now();
+      const r = body();
+      td.sync();
+      forwardMs += performance.now() - t;
+      return r;
+    };
+    timed(() => { for (let j = 0; j < N; j++) blockForward(ws, fpW, this.fpIn[j]!.ptr, this.fpOut[j]!.ptr); });
 
     // LWC state: parameters [γ0 β0 γ1 β1 …] in one buffer, gradients and moments alike
     let total = 0;
@@ -142,9 +153,10 @@ export class CudaLayerTrainer {
     let steps = 0;
     td.sync();
     const t0 = performance.now();
+    const forwardBefore = forwardMs;
     if (!a.restored) {
       quantize();
-      lossBefore = evalStream(false);
+      lossBefore = timed(() => evalStream(false));
       const opt = { lr: a.lr, wd: 0 };
       const hadGrad = new Set<SlotState>();
       for (let ep = 0; ep < a.epochs; ep++) {
@@ -179,16 +191,17 @@ export class CudaLayerTrainer {
       slots.forEach((s, i) => { a.lwcs[i]!.gamma.set(trained.subarray(s.off, s.off + s.shape.groups)); a.lwcs[i]!.beta.set(trained.subarray(s.off + s.shape.groups, s.off + 2 * s.shape.groups)); });
     }
     td.sync();
-    const trainMs = performance.now() - t0;
+    // training steps only: the MSE-before pass inside this interval is counted in forwardMs
+    const trainMs = performance.now() - t0 - (forwardMs - forwardBefore);
     // quantize in place and advance both streams
     quantize();
-    const lossAfter = evalStream(true);
+    const lossAfter = timed(() => evalStream(true));
     [this.fpIn, this.fpOut] = [this.fpOut, this.fpIn];
     const weights = a.wantWeights ? slots.map((s) => td.download(s.wq)) : undefined;
     for (const s of slots) td.free(s.wq, s.mx, s.mn);
     td.free(P, G, M, V, ...bufs);
     ws.releaseMoe();
-    return { lossBefore, lossAfter, epochLoss, trainMs, steps, ...(weights ? { weights } : {}) };
+    return { lossBefore, lossAfter, epochLoss, trainMs, forwardMs, steps, ...(weights ? { weights } : {}) };
   }
 
   /** the quant stream (host copies; tests and diagnostics) */
