@@ -1,5 +1,5 @@
 // bench/omniquant-quality: the issue-6 quality table for one model on the GPU machine. For W4 g128, W3 g128 (20 epochs)
-// and W2 g64 (40 epochs, the reference's 2-bit setting without aug_loss) it runs
+// and W2 g64 (40 epochs, the reference's 2-bit setting without aug_loss) it runs RTN (`memc quantize --method rtn`) and
 //   memc quantize MODEL -o OUT --method omniquant --device cuda --calib calib/english.txt --nsamples 128 --seqlen 512
 // (seed 2, lr 1e-2, asymmetric, as the reference scripts), then `memc eval --device cuda --seqlen 512` of the fp model
 // and each output on english/code/math held-out text, and prints a markdown table + JSON.
@@ -59,13 +59,22 @@ for (const s of SETTINGS) {
   const ppl = await evaluate(out);
   result[s.key] = { ppl, seconds: (performance.now() - t) / 1000 };
   console.error(`${s.label} (${epochs} epochs): ${JSON.stringify(ppl)} in ${result[s.key]!.seconds!.toFixed(0)} s`);
+  // the RTN baseline at the same setting (memc quantize --method rtn, as fixtures/reference.json's RTN rows)
+  const rtnOut = join(outDir, `${s.key}-rtn`);
+  if (!existsSync(join(rtnOut, "memc.report.json"))) {
+    await execa("node", [cli, "quantize", model, "-o", rtnOut, "--method", "rtn", "--wbits", `${s.wbits}`, "--group-size", `${s.group}`, "--overwrite", "--json"], { stderr: "inherit" });
+  }
+  result[`${s.key}-rtn`] = { ppl: await evaluate(rtnOut) };
 }
 
 console.log(`\n${basename(resolve(model))}: held-out ppl, seqlen 512 (calibration: 128 × 512 of calib/english.txt, seed 2; GEMMs ${gemm})`);
 console.log(`| setting | ${texts.map(([t]) => t).join(" | ")} |`);
 console.log(`|---|${texts.map(() => "---").join("|")}|`);
 console.log(`| fp | ${texts.map(([t]) => result.fp!.ppl[t]!.toFixed(2)).join(" | ")} |`);
-for (const s of SETTINGS) console.log(`| OmniQuant ${s.label} | ${texts.map(([t]) => result[s.key]!.ppl[t]!.toFixed(2)).join(" | ")} |`);
+for (const s of SETTINGS) {
+  console.log(`| RTN ${s.label} | ${texts.map(([t]) => result[`${s.key}-rtn`]!.ppl[t]!.toFixed(2)).join(" | ")} |`);
+  console.log(`| OmniQuant ${s.label} (${Math.max(1, Math.round(s.epochs * epochsScale))} epochs) | ${texts.map(([t]) => result[s.key]!.ppl[t]!.toFixed(2)).join(" | ")} |`);
+}
 console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 const json = arg("--json");
 const payload = JSON.stringify({ model: resolve(model), gemm, settings: SETTINGS, result }, null, 2);

@@ -1,11 +1,12 @@
 // The device side of block training: a CudaDevice plus the GEMM mode, fp32 device buffers, kernel launches and a
-// row-major (strided-batched) GEMM on cuBLAS. fp32 storage throughout; GEMMs in exact fp32 (COMPUTE_32F, the default,
-// matches the CPU oracle src/nn/train), tf32 or bf16 tensor cores (COMPUTE_32F_FAST_TF32 / _16BF: fp32 in and out,
-// inputs rounded inside cuBLAS, fp32 accumulate — the nearest cuBLAS analogue of torch autocast).
+// row-major (strided-batched) GEMM on cuBLAS. fp32 storage throughout. GEMM modes: fp32 (COMPUTE_32F, the default,
+// matches the CPU oracle src/nn/train); tf32 (COMPUTE_32F_FAST_TF32: fp32 in and out, tensor cores); bf16 — the
+// analogue of torch autocast: the Linear GEMMs (forward, dx, dW) cast both operands to bf16 scratch copies and run
+// bf16 tensor cores with fp32 accumulate and fp32 output; the attention GEMMs (strided views) use COMPUTE_32F_FAST_16BF.
 
 import type { CudaDevice } from "../../../runtime/cuda/device.js";
 import type { DevicePtr } from "../../../runtime/cuda/ffi/driver.js";
-import { COMPUTE_32F, COMPUTE_32F_FAST_16BF, COMPUTE_32F_FAST_TF32, OP_N, OP_T, R_32F } from "../../../runtime/cuda/ffi/cublas.js";
+import { COMPUTE_32F, COMPUTE_32F_FAST_16BF, COMPUTE_32F_FAST_TF32, OP_N, OP_T, R_16BF, R_32F } from "../../../runtime/cuda/ffi/cublas.js";
 import { f32, i32, i64, ptr, type KernelArg } from "../../../runtime/cuda/program.js";
 
 export type TrainGemmMode = "fp32" | "tf32" | "bf16";
@@ -105,19 +106,40 @@ export class TrainDevice {
     else lib.gemmEx(handle, args);
   }
 
+  /** fp32 [n] → a bf16 scratch buffer (caller frees, stream-ordered) */
+  private bf16(p: DevicePtr, n: number): DevicePtr {
+    const out = this.dev.allocator.alloc(Math.max(2, n * 2));
+    this.dev.kernel("elementwise.cu", "cast_f32_bf16").launch([Math.min(Math.ceil(n / 256), 65536), 1, 1], [256, 1, 1], [ptr(out), ptr(p), i64(n)]);
+    return out;
+  }
+
+  /** a dense (unbatched, packed) Linear GEMM: bf16 operands in bf16 mode, else gemm() */
+  private dense(g: RowGemm, aElems: number, bElems: number): void {
+    if (this.mode !== "bf16" || g.exact) return this.gemm(g);
+    const a = this.bf16(g.a, aElems);
+    const b = this.bf16(g.b, bElems);
+    const { lib, handle } = this.dev.cublas;
+    lib.gemmEx(handle, {
+      transa: g.tB ? OP_T : OP_N, transb: g.tA ? OP_T : OP_N, m: g.N, n: g.M, k: g.K, alpha: g.alpha ?? 1,
+      a: b, aType: R_16BF, lda: g.ldb, b: a, bType: R_16BF, ldb: g.lda, beta: g.beta ?? 0, c: g.c, cType: R_32F, ldc: g.ldc, compute: COMPUTE_32F,
+    });
+    this.dev.allocator.free(a);
+    this.dev.allocator.free(b);
+  }
+
   /** y [M, N] = x [M, K]·w [N, K]ᵀ (+ beta·y) */
   linear(y: DevicePtr, x: DevicePtr, w: DevicePtr, M: number, K: number, N: number, beta = 0, exact = false): void {
-    this.gemm({ tB: true, M, N, K, a: x, lda: K, b: w, ldb: K, c: y, ldc: N, beta, exact });
+    this.dense({ tB: true, M, N, K, a: x, lda: K, b: w, ldb: K, c: y, ldc: N, beta, exact }, M * K, N * K);
   }
 
   /** dx [M, K] (+)= dy [M, N]·w [N, K] */
   linearDx(dx: DevicePtr, dy: DevicePtr, w: DevicePtr, M: number, K: number, N: number, beta = 0, exact = false): void {
-    this.gemm({ M, N: K, K: N, a: dy, lda: N, b: w, ldb: K, c: dx, ldc: K, beta, exact });
+    this.dense({ M, N: K, K: N, a: dy, lda: N, b: w, ldb: K, c: dx, ldc: K, beta, exact }, M * N, N * K);
   }
 
   /** dw [N, K] = dy [M, N]ᵀ·x [M, K] */
   linearDw(dw: DevicePtr, dy: DevicePtr, x: DevicePtr, M: number, K: number, N: number): void {
-    this.gemm({ tA: true, M: N, N: K, K: M, a: dy, lda: N, b: x, ldb: K, c: dw, ldc: K });
+    this.dense({ tA: true, M: N, N: K, K: M, a: dy, lda: N, b: x, ldb: K, c: dw, ldc: K }, M * N, M * K);
   }
 
   sync(): void {
