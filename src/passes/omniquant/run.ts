@@ -101,6 +101,10 @@ export async function runOmniQuant(ckpt: Checkpoint, o: OmniQuantOptions, emit: 
   const qIn: Float32Array[] = fpIn.map((x) => Float32Array.from(x));
   // the CUDA trainer keeps the three streams on the device; the host arrays above are then unused
   const gpu = o.device === "cuda" ? await openCudaTrainer(ckpt, dims, fpIn, o.gemm) : undefined;
+  if (gpu) {
+    fpIn = [];
+    qIn.length = 0;
+  }
 
   const weights = new Map<string, Float32Array>();
   const layers: LayerReport[] = [];
