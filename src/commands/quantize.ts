@@ -19,6 +19,8 @@ interface QuantizeFlags {
   nsamples: number;
   seqlen: number;
   epochs: number;
+  device: string;
+  gemm: string;
   format: string;
   overwrite?: boolean;
   json?: boolean;
@@ -29,7 +31,7 @@ function passParams(o: QuantizeFlags): Record<string, unknown> {
   if (o.method === "rtn") return o.exclude ? { ...base, exclude: o.exclude.split(",").filter(Boolean) } : base;
   if (o.method !== "omniquant") return base;
   if (!o.calib) throw new InputError("--method omniquant needs --calib FILE (calibration text)");
-  return { ...base, calib: o.calib, nsamples: o.nsamples, seqlen: o.seqlen, epochs: o.epochs, state_dir: `${o.output.replace(/\/+$/, "")}.omniquant-state` };
+  return { ...base, calib: o.calib, nsamples: o.nsamples, seqlen: o.seqlen, epochs: o.epochs, device: o.device, gemm: o.gemm, state_dir: `${o.output.replace(/\/+$/, "")}.omniquant-state` };
 }
 
 export function register(program: Command): void {
@@ -47,6 +49,8 @@ export function register(program: Command): void {
     .option("--nsamples <n>", "omniquant: calibration windows (seed 2 random windows, as the reference)", parseIntOption, 128)
     .option("--seqlen <n>", "omniquant: tokens per calibration window", parseIntOption, 512)
     .option("--epochs <n>", "omniquant: epochs over the calibration windows per layer (reference: 20; 40 for 2-bit)", parseIntOption, 20)
+    .option("--device <name>", "omniquant: where the layer training runs: cpu | cuda | auto (cuda when usable, else cpu)", "cpu")
+    .option("--gemm <mode>", "omniquant --device cuda: GEMM precision fp32 (matches the CPU path) | tf32 | bf16 (tensor cores)", "fp32")
     .option("--format <name>", "fake-quant (HF checkpoint of dequantized weights) | ct | gptq | gptq_v2 | onnx | gguf (packed by src/export; see memc export)", "fake-quant")
     .option("--overwrite", "replace OUT if it exists")
     .option("--json", "print the report as JSON on stdout")

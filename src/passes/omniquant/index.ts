@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { InputError } from "../../util/errors.js";
 import type { PassDefinition } from "../types.js";
+import type { Emit } from "../../util/events.js";
 import { quantizableLinears } from "../../model/names.js";
 import { quantizedTensor, runOmniQuant, type OmniQuantOptions, type OmniQuantResult } from "./run.js";
 
@@ -26,6 +27,10 @@ export const omniquantParams = z
     state_dir: z.string().optional(),
     /** dtype of the written fake-quant Linear weights; F32 keeps Ŵ = (q − z)·h exact */
     dtype: z.enum(["F32", "BF16", "F16"]).default("F32"),
+    /** where the layer training runs; auto = cuda when usable, else cpu (said in the log) */
+    device: z.enum(["cpu", "cuda", "auto"]).default("cpu"),
+    /** cuda GEMM precision: fp32 (matches the CPU oracle), tf32 or bf16 tensor cores */
+    gemm: z.enum(["fp32", "tf32", "bf16"]).default("fp32"),
   })
   .strict();
 
@@ -38,13 +43,24 @@ export function toOptions(p: OmniQuantParams): OmniQuantOptions {
   };
 }
 
+/** --device auto|cuda|cpu → where the training runs (auto falls back to cpu and says why; cuda fails if unusable) */
+export async function resolveDevice(device: OmniQuantParams["device"], emit: Emit): Promise<{ device: "cpu" | "cuda" }> {
+  if (device === "cpu") return { device };
+  const { probeCuda } = await import("../../runtime/cuda/probe.js");
+  const r = probeCuda();
+  if (r.ok) return { device: "cuda" };
+  if (device === "cuda") throw new InputError(`--device cuda: CUDA is not usable here (${r.reason})`);
+  emit({ kind: "log", level: "info", message: `omniquant --device auto: training on cpu (cuda not usable: ${r.reason})` });
+  return { device: "cpu" };
+}
+
 export const omniquant: PassDefinition<OmniQuantParams> = {
   name: "omniquant",
   reference: "OmniQuant LWC (Shao et al. 2024), OpenGVLab/OmniQuant quantize/omniquant.py + quantizer.py; block-wise MSE reconstruction, AdamW, round_ste",
   params: omniquantParams,
   needsCalibration: true,
   async plan({ ckpt, emit }, params) {
-    const opts = toOptions(params);
+    const opts = { ...toOptions(params), ...(await resolveDevice(params.device, emit)), gemm: params.gemm };
     if (params.seqlen > ckpt.spec.maxPositions) throw new InputError(`--seqlen ${params.seqlen}: exceeds the model's max_position_embeddings ${ckpt.spec.maxPositions}`);
     // with a state dir, Ŵ is rebuilt per tensor from the saved γ, β while writing (memory: one layer, not the model)
     const lazy = opts.stateDir !== undefined;
@@ -56,7 +72,7 @@ export const omniquant: PassDefinition<OmniQuantParams> = {
       replaced: names,
       details: {
         bits: params.wbits, groupSize: params.group_size, sym: params.sym, nsamples: params.nsamples, seqlen: params.seqlen, epochs: params.epochs,
-        seed: params.seed, lwcLr: params.lwc_lr, calibTokens: res.calibTokens, resumedLayers: res.resumed, dtype: params.dtype,
+        seed: params.seed, lwcLr: params.lwc_lr, device: opts.device, ...(opts.device === "cuda" ? { gemm: params.gemm } : {}), calibTokens: res.calibTokens, resumedLayers: res.resumed, dtype: params.dtype,
         layers: res.layers.map((l) => ({ layer: l.layer, mseBefore: l.lossBefore, mseAfter: l.lossAfter, seconds: Number(l.seconds.toFixed(2)), epochLoss: l.epochLoss })),
       },
       transform: (name) => {

@@ -35,6 +35,10 @@ export interface OmniQuantOptions {
   /** false: do not keep Ŵ in memory (peak memory = one layer + activations); rebuild it per tensor with
    *  quantizedTensor() from the state dir while writing. Needs stateDir. Default true. */
   keepWeights?: boolean;
+  /** where the layer training runs: cpu (src/nn/train, the oracle) or cuda (src/passes/omniquant/cuda-trainer.ts) */
+  device?: "cpu" | "cuda";
+  /** cuda only: GEMM precision (fp32 matches the CPU oracle; tf32/bf16 use tensor cores) */
+  gemm?: "fp32" | "tf32" | "bf16";
 }
 
 export interface LayerReport {
@@ -95,16 +99,41 @@ export async function runOmniQuant(ckpt: Checkpoint, o: OmniQuantOptions, emit: 
     return x;
   });
   const qIn: Float32Array[] = fpIn.map((x) => Float32Array.from(x));
+  // the CUDA trainer keeps the three streams on the device; the host arrays above are then unused
+  const gpu = o.device === "cuda" ? await openCudaTrainer(ckpt, dims, fpIn, o.gemm) : undefined;
+  if (gpu) {
+    fpIn = [];
+    qIn.length = 0;
+  }
 
   const weights = new Map<string, Float32Array>();
   const layers: LayerReport[] = [];
   const resumed: number[] = [];
   let trainedHere = 0;
   for (let li = 0; li < L; li++) {
+    if (o.stopAfterLayers !== undefined && trainedHere >= o.stopAfterLayers) gpu?.dispose(true);
     if (o.stopAfterLayers !== undefined && trainedHere >= o.stopAfterLayers) return { weights, layers, resumed, calibTokens: o.nsamples * o.seqlen, complete: false };
     const t0 = performance.now();
     const { w: fp, slots } = await loadBlock(ckpt, li);
     const lwcs = slots.map((s) => new Lwc(s.module, s.rows, s.cols, spec));
+    if (gpu) {
+      const saved = state?.finished(li) ? await state.load(li) : undefined;
+      if (saved) lwcs.forEach((q) => { q.gamma.set(saved.params.get(`${q.name}.gamma`)!); q.beta.set(saved.params.get(`${q.name}.beta`)!); });
+      const r = await gpu.layer({
+        fp, slots, lwcs, restored: saved !== undefined, epochs: o.epochs, lr: o.lwcLr, wantWeights: o.keepWeights !== false,
+        onStep: (ep, j, last) => emit({ kind: "progress", task: `omniquant layer ${li + 1}/${L}`, done: ep * gpu.windows + j + 1, total: o.epochs * gpu.windows, unit: "steps", detail: `epoch ${ep + 1}/${o.epochs}${last === undefined ? "" : ` loss ${last.toExponential(3)}`}` }),
+      });
+      r.weights?.forEach((w, i) => weights.set(`${slots[i]!.module}.weight`, w));
+      const report: LayerReport = saved ? saved.report : { layer: li, lossBefore: r.lossBefore, lossAfter: r.lossAfter, epochLoss: r.epochLoss, seconds: (performance.now() - t0) / 1000 };
+      if (saved) resumed.push(li);
+      else {
+        if (state) await state.save(li, new Map(lwcs.flatMap((q) => [[`${q.name}.gamma`, q.gamma], [`${q.name}.beta`, q.beta]] as [string, Float32Array][])), report);
+        trainedHere++;
+      }
+      layers.push(report);
+      emit({ kind: "log", level: "info", message: `omniquant (cuda): layer ${li + 1}/${L} mse ${report.lossBefore.toExponential(3)} → ${report.lossAfter.toExponential(3)} (${report.seconds.toFixed(1)} s)` });
+      continue;
+    }
     const fpOut: Float32Array[] = [];
     for (const x of fpIn) fpOut.push((await block_forward(x, fp, dims)).y);
     const qw = cloneBlock(fp);
@@ -174,7 +203,14 @@ export async function runOmniQuant(ckpt: Checkpoint, o: OmniQuantOptions, emit: 
     layers.push(report);
     emit({ kind: "log", level: "info", message: `omniquant: layer ${li + 1}/${L} mse ${report.lossBefore.toExponential(3)} → ${report.lossAfter.toExponential(3)} (${report.seconds.toFixed(1)} s)` });
   }
+  gpu?.dispose(true);
   return { weights, layers, resumed, calibTokens: o.nsamples * o.seqlen, complete: true };
+}
+
+async function openCudaTrainer(ckpt: Checkpoint, dims: BlockDims, inputs: Float32Array[], gemm: OmniQuantOptions["gemm"]) {
+  const { CudaDevice } = await import("../../runtime/cuda/device.js");
+  const { CudaLayerTrainer } = await import("./cuda-trainer.js");
+  return new CudaLayerTrainer(CudaDevice.open(Number(process.env.MEMC_CUDA_DEVICE ?? 0)), dims, inputs, !ckpt.spec.moe, gemm ?? "fp32");
 }
 
 /** Rebuilds the fake-quantized weight `name` (model.layers.N.….weight) from the fp checkpoint and the γ, β that a

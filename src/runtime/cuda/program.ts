@@ -2,19 +2,22 @@
 
 import type { DevicePtr, Driver, Handle } from "./ffi/driver.js";
 
-export type KernelArg = { p: DevicePtr } | { i: number } | { f: number } | { l: number };
+export type KernelArg = { p: DevicePtr } | { i: number } | { f: number } | { l: number } | { d: number };
 export const ptr = (p: DevicePtr): KernelArg => ({ p });
 export const i32 = (i: number): KernelArg => ({ i });
 export const f32 = (f: number): KernelArg => ({ f });
 /** a `long long` kernel parameter */
 export const i64 = (l: number): KernelArg => ({ l });
+/** a `double` kernel parameter */
+export const f64 = (d: number): KernelArg => ({ d });
 
 export type Dim3 = [number, number, number];
 
 function pack(a: KernelArg): Buffer {
-  if ("p" in a || "l" in a) {
+  if ("p" in a || "l" in a || "d" in a) {
     const b = Buffer.alloc(8);
     if ("p" in a) b.writeBigUInt64LE(BigInt(a.p));
+    else if ("d" in a) b.writeDoubleLE(a.d);
     else b.writeBigInt64LE(BigInt(a.l));
     return b;
   }

@@ -1,0 +1,94 @@
+// Learnable weight clipping on the device, the exact math of src/passes/omniquant/lwc.ts (OmniQuant
+// quantize/quantizer.py UniformAffineQuantizer(lwc=True)): per (row, group) γ, β; xmax' = σ(γ)·max, xmin' = σ(β)·min,
+// asym h = clamp((xmax'−xmin')/(2^N−1), 1e-5, 1e4), z = round(clamp(−xmin'/h, ±1e4)); sym h = clamp(max|·|/(2^(N−1)−1)),
+// z = 2^(N−1)−1; Ŵ = (clamp(round_ste(W/h)+z, 0, 2^N−1) − z)·h. Backward = torch autograd of that code (STE, z without
+// gradient, clamps pass the gradient on [lo, hi]). One warp per group; groups are contiguous runs of g columns.
+#include "common.cuh"
+
+__device__ __forceinline__ float sigmoid_d(float x) { return (float)(1.0 / (1.0 + exp(-(double)x))); }
+
+struct GroupQ { float h, z; int clamped; float sg, sb, mxc, mnc; };
+
+__device__ __forceinline__ GroupQ group_params(float mx, float mn, float gamma, float beta, int bits, int sym) {
+  GroupQ q;
+  q.sg = sigmoid_d(gamma);
+  q.sb = sigmoid_d(beta);
+  q.mxc = mx * q.sg;
+  q.mnc = mn * q.sb;
+  const float qmax = (float)((1 << bits) - 1);
+  if (sym) {
+    const float half = (float)((1 << (bits - 1)) - 1);
+    const float raw = fmaxf(fabsf(q.mxc), fabsf(q.mnc)) / half;
+    q.clamped = (raw < 1e-5f || raw > 1e4f) ? 1 : 0;
+    q.h = fminf(fmaxf(raw, 1e-5f), 1e4f);
+    q.z = half;
+  } else {
+    const float raw = (q.mxc - q.mnc) / qmax;
+    q.clamped = (raw < 1e-5f || raw > 1e4f) ? 1 : 0;
+    q.h = fminf(fmaxf(raw, 1e-5f), 1e4f);
+    q.z = fminf(fmaxf(rintf(-q.mnc / q.h), -1e4f), 1e4f);
+  }
+  return q;
+}
+
+extern "C" __global__ void lwc_ranges(float* __restrict__ mx, float* __restrict__ mn, const float* __restrict__ w, long long groups, int g) {
+  const long long k = (blockIdx.x * (long long)blockDim.x + threadIdx.x) >> 5;
+  const int lane = threadIdx.x & 31;
+  if (k >= groups) return;
+  const float* wr = w + k * g;
+  float a = -INFINITY, b = INFINITY;
+  for (int i = lane; i < g; i += 32) { a = fmaxf(a, wr[i]); b = fminf(b, wr[i]); }
+  a = warp_max(a);
+  b = -warp_max(-b);
+  if (lane == 0) { mx[k] = a; mn[k] = b; }
+}
+
+extern "C" __global__ void lwc_fwd(float* __restrict__ wq, const float* __restrict__ w, const float* __restrict__ mx, const float* __restrict__ mn, const float* __restrict__ gamma, const float* __restrict__ beta, long long groups, int g, int bits, int sym) {
+  const long long k = (blockIdx.x * (long long)blockDim.x + threadIdx.x) >> 5;
+  const int lane = threadIdx.x & 31;
+  if (k >= groups) return;
+  const GroupQ q = group_params(mx[k], mn[k], gamma[k], beta[k], bits, sym);
+  const float qmax = (float)((1 << bits) - 1);
+  for (int i = lane; i < g; i += 32) {
+    const size_t e = (size_t)k * g + i;
+    const float t = rintf(w[e] / q.h) + q.z;
+    const float c = fminf(fmaxf(t, 0.f), qmax);
+    wq[e] = (c - q.z) * q.h;
+  }
+}
+
+// dγ[k], dβ[k] (written, not accumulated) from dŴ [groups·g]
+extern "C" __global__ void lwc_bwd(float* __restrict__ dgamma, float* __restrict__ dbeta, const float* __restrict__ dwq, const float* __restrict__ w, const float* __restrict__ mx, const float* __restrict__ mn, const float* __restrict__ gamma, const float* __restrict__ beta, long long groups, int g, int bits, int sym) {
+  const long long k = (blockIdx.x * (long long)blockDim.x + threadIdx.x) >> 5;
+  const int lane = threadIdx.x & 31;
+  if (k >= groups) return;
+  const GroupQ q = group_params(mx[k], mn[k], gamma[k], beta[k], bits, sym);
+  const float qmax = (float)((1 << bits) - 1);
+  float dh = 0.f;
+  for (int i = lane; i < g; i += 32) {
+    const size_t e = (size_t)k * g + i;
+    const float u = w[e] / q.h;
+    const float r = rintf(u);
+    const float t = r + q.z;
+    // dŴ/dh = (c − z) − [0 ≤ t ≤ qmax]·W/h
+    const float term = t < 0.f ? -q.z : t > qmax ? qmax - q.z : r - u;
+    dh += dwq[e] * term;
+  }
+  dh = warp_sum(dh);
+  if (lane != 0) return;
+  if (q.clamped) { dgamma[k] = 0.f; dbeta[k] = 0.f; return; }
+  const float a = mx[k], b = mn[k];
+  double dmx = 0, dmn = 0;
+  if (sym) {
+    const double dabs = (double)dh / ((1 << (bits - 1)) - 1);
+    const float am = fabsf(q.mxc), an = fabsf(q.mnc);
+    const double share = am == an ? 0.5 : 1.0;
+    if (am >= an) dmx = share * dabs * (a > 0.f ? 1.0 : a < 0.f ? -1.0 : 0.0);
+    if (an >= am) dmn = share * dabs * (b > 0.f ? 1.0 : b < 0.f ? -1.0 : 0.0);
+  } else {
+    dmx = (double)dh / qmax;
+    dmn = -(double)dh / qmax;
+  }
+  dgamma[k] = (float)(dmx * a * q.sg * (1.0 - q.sg));
+  dbeta[k] = (float)(dmn * b * q.sb * (1.0 - q.sb));
+}

@@ -1,0 +1,139 @@
+// One decoder layer's forward (saving activations) and explicit backward on the device: the math of
+// src/nn/train/block.ts (transformers LlamaDecoderLayer / MixtralDecoderLayer, llm.c style), fp32 storage.
+//   x → n1 = rms(x) → q,k,v → rope(q,k) → causal GQA attn → o → h = x + o → n2 = rms(h) → mlp|moe → y = h + m
+// A BlockWorkspace holds every activation of one window of T tokens, so steps allocate nothing (MoE expert buffers
+// aside, which depend on the routing).
+
+import type { DevicePtr } from "../../../runtime/cuda/ffi/driver.js";
+import type { BlockDims } from "../block.js";
+import { ropeTable } from "../rope.js";
+import { attentionBackward, attentionForward } from "./attention.js";
+import { f32, i32, i64, NULL_PTR, ptr, type Buf, type TrainDevice } from "./context.js";
+import { mlpBackward, mlpForward } from "./mlp.js";
+import { freeMoeCache, moeBackward, moeForward, type DevMoeCache } from "./moe.js";
+import type { DevBlockWeights } from "./weights.js";
+
+export class BlockWorkspace {
+  private readonly bufs = new Map<string, Buf>();
+  moe?: DevMoeCache;
+  /** the input of the last forward (caller-owned; must stay alive until the backward) */
+  x: DevicePtr = 0;
+
+  constructor(readonly td: TrainDevice, readonly d: BlockDims, readonly dense: boolean) {
+    const { T, D, H, KH, Dh, F } = d;
+    const sizes: Record<string, number> = {
+      n1: T * D, rstd1: T, q: T * H * Dh, k: T * KH * Dh, v: T * KH * Dh, p: H * T * T, att: T * H * Dh, h: T * D, n2: T * D, rstd2: T,
+      m: T * D, dn2: T * D, dh: T * D, datt: T * H * Dh, ds: H * T * T, dq: T * H * Dh, dk: T * KH * Dh, dv: T * KH * Dh, dn1: T * D, dx: T * D,
+      dw: Math.max(H * Dh * D, KH * Dh * D, F * D), ...(dense ? { acts: 3 * T * F, mlpScratch: 3 * T * F } : {}),
+    };
+    for (const [k, n] of Object.entries(sizes)) this.bufs.set(k, td.alloc(n));
+    const tb = ropeTable(T, Dh, d.theta);
+    this.bufs.set("cos", td.upload(tb.cos));
+    this.bufs.set("sin", td.upload(tb.sin));
+  }
+
+  p(name: string): DevicePtr {
+    const b = this.bufs.get(name);
+    if (!b) throw new Error(`BlockWorkspace: no buffer ${name}`);
+    return b.ptr;
+  }
+
+  bytes(): number {
+    let n = 0;
+    for (const b of this.bufs.values()) n += b.n * 4;
+    return n;
+  }
+
+  dispose(): void {
+    this.releaseMoe();
+    for (const b of this.bufs.values()) this.td.free(b);
+    this.bufs.clear();
+  }
+
+  releaseMoe(): void {
+    if (this.moe) freeMoeCache(this.td, this.moe);
+    this.moe = undefined;
+  }
+}
+
+function rope(ws: BlockWorkspace, x: DevicePtr, heads: number, inverse: boolean): void {
+  const { T, Dh } = ws.d;
+  ws.td.elementwise("train_rope.cu", "rope_inplace", (T * heads * Dh) / 2, [ptr(x), ptr(ws.p("cos")), ptr(ws.p("sin")), i32(T), i32(heads), i32(Dh), i32(inverse ? 1 : 0)]);
+}
+
+function rmsnorm(ws: BlockWorkspace, out: DevicePtr, rstd: DevicePtr, x: DevicePtr, w: DevicePtr): void {
+  const { T, D, eps } = ws.d;
+  ws.td.launch("train_norm.cu", "rmsnorm_fwd", T, 256, [ptr(out), ptr(rstd), ptr(x), ptr(w), i32(T), i32(D), f32(eps)]);
+}
+
+function add(ws: BlockWorkspace, y: DevicePtr, a: DevicePtr, b: DevicePtr, n: number): void {
+  ws.td.elementwise("train_elementwise.cu", "add_vec", n, [ptr(y), ptr(a), ptr(b), i64(n)]);
+}
+
+/** x [T, D] → y [T, D]; activations stay in ws for blockBackward */
+export function blockForward(ws: BlockWorkspace, w: DevBlockWeights, x: DevicePtr, y: DevicePtr): void {
+  const { td, d } = ws;
+  const { T, D, H, KH, Dh, F } = d;
+  ws.releaseMoe();
+  ws.x = x;
+  rmsnorm(ws, ws.p("n1"), ws.p("rstd1"), x, w.inputNorm);
+  td.linear(ws.p("q"), ws.p("n1"), w.q, T, D, H * Dh);
+  td.linear(ws.p("k"), ws.p("n1"), w.k, T, D, KH * Dh);
+  td.linear(ws.p("v"), ws.p("n1"), w.v, T, D, KH * Dh);
+  rope(ws, ws.p("q"), H, false);
+  rope(ws, ws.p("k"), KH, false);
+  attentionForward(td, { T, H, KH, Dh }, ws.p("q"), ws.p("k"), ws.p("v"), ws.p("p"), ws.p("att"));
+  td.linear(ws.p("m"), ws.p("att"), w.o, T, H * Dh, D);
+  add(ws, ws.p("h"), x, ws.p("m"), T * D);
+  rmsnorm(ws, ws.p("n2"), ws.p("rstd2"), ws.p("h"), w.postNorm);
+  if (w.mlp) {
+    const a = ws.p("acts");
+    mlpForward(td, ws.p("n2"), w.mlp, T, D, F, { g: a, u: a + T * F * 4, a: a + 2 * T * F * 4 }, ws.p("m"));
+  } else if (w.router && w.experts && d.topK) {
+    ws.moe = moeForward(td, ws.p("n2"), w.router, w.experts, T, D, F, d.topK, ws.p("m"));
+  } else throw new Error("blockForward: layer has neither a dense MLP nor router + experts + topK");
+  add(ws, y, ws.p("h"), ws.p("m"), T * D);
+}
+
+export interface BackwardOptions {
+  /** compute dx [T, D] into ws.p("dx") */
+  wantDx?: boolean;
+  /** accumulate the norm weights' gradients into these [D] buffers */
+  normGrads?: { inputNorm: DevicePtr; postNorm: DevicePtr };
+}
+
+/** dy [T, D] → onGrad(key, dW) for every linear that got a gradient (key as in weights.ts linearKeys; dW lives in
+ *  ws's scratch and is overwritten by the next linear: consume it in stream order) */
+export function blockBackward(ws: BlockWorkspace, w: DevBlockWeights, dy: DevicePtr, onGrad: (key: string, dw: DevicePtr) => void, o: BackwardOptions = {}): void {
+  const { td, d } = ws;
+  const { T, D, H, KH, Dh, F } = d;
+  const dwS = ws.p("dw");
+  if (w.mlp) {
+    const a = ws.p("acts");
+    mlpBackward(td, dy, ws.p("n2"), w.mlp, { g: a, u: a + T * F * 4, a: a + 2 * T * F * 4 }, T, D, F, ws.p("mlpScratch"), dwS, ws.p("dn2"), (part, dw) => onGrad(`mlp.${part}`, dw));
+  } else {
+    moeBackward(td, dy, ws.moe!, w.router!, w.experts!, T, D, F, dwS, ws.p("dn2"), (e, part, dw) => onGrad(`experts.${e}.${part}`, dw));
+  }
+  td.launch("train_norm.cu", "rmsnorm_bwd_dx", T, 256, [ptr(ws.p("dh")), ptr(dy), ptr(ws.p("dn2")), ptr(ws.p("h")), ptr(w.postNorm), ptr(ws.p("rstd2")), i32(T), i32(D)]);
+  if (o.normGrads) td.launch("train_norm.cu", "rmsnorm_bwd_dw", Math.ceil(D / 128), 128, [ptr(o.normGrads.postNorm), ptr(ws.p("dn2")), ptr(ws.p("h")), ptr(ws.p("rstd2")), i32(T), i32(D)]);
+  td.linearDw(dwS, ws.p("dh"), ws.p("att"), T, H * Dh, D);
+  onGrad("o", dwS);
+  td.linearDx(ws.p("datt"), ws.p("dh"), w.o, T, H * Dh, D);
+  attentionBackward(td, { T, H, KH, Dh }, ws.p("datt"), ws.p("q"), ws.p("k"), ws.p("v"), ws.p("p"), ws.p("ds"), ws.p("dq"), ws.p("dk"), ws.p("dv"));
+  rope(ws, ws.p("dq"), H, true);
+  rope(ws, ws.p("dk"), KH, true);
+  td.linearDw(dwS, ws.p("dq"), ws.p("n1"), T, D, H * Dh);
+  onGrad("q", dwS);
+  td.linearDw(dwS, ws.p("dk"), ws.p("n1"), T, D, KH * Dh);
+  onGrad("k", dwS);
+  td.linearDw(dwS, ws.p("dv"), ws.p("n1"), T, D, KH * Dh);
+  onGrad("v", dwS);
+  if (!o.wantDx) return;
+  td.linearDx(ws.p("dn1"), ws.p("dq"), w.q, T, D, H * Dh);
+  td.linearDx(ws.p("dn1"), ws.p("dk"), w.k, T, D, KH * Dh, 1);
+  td.linearDx(ws.p("dn1"), ws.p("dv"), w.v, T, D, KH * Dh, 1);
+  td.launch("train_norm.cu", "rmsnorm_bwd_dx", T, 256, [ptr(ws.p("dx")), ptr(ws.p("dh")), ptr(ws.p("dn1")), ptr(ws.x), ptr(w.inputNorm), ptr(ws.p("rstd1")), i32(T), i32(D)]);
+  if (o.normGrads) td.launch("train_norm.cu", "rmsnorm_bwd_dw", Math.ceil(D / 128), 128, [ptr(o.normGrads.inputNorm), ptr(ws.p("dn1")), ptr(ws.x), ptr(ws.p("rstd1")), i32(T), i32(D)]);
+}
+
+export { NULL_PTR };

@@ -1,0 +1,219 @@
+// OmniQuant's per-layer LWC training loop on one CUDA device (the device side of run.ts's layer loop, OpenGVLab/OmniQuant
+// quantize/omniquant.py): the three activation streams (fp inputs, quantized-input stream, fp targets) stay resident on
+// the device for the whole run; per layer only that layer's fp weights, its Ŵ, the LWC parameters and AdamW moments are
+// added. Step = LWC forward of every Linear → block forward on the quant stream → MSE vs the fp target → block backward
+// → LWC backward per Linear → AdamW; the same math as the CPU path (src/nn/train + lwc.ts + adamw.ts).
+
+import type { CudaDevice } from "../../runtime/cuda/device.js";
+import type { DevicePtr } from "../../runtime/cuda/ffi/driver.js";
+import { i64, NULL_PTR, ptr, TrainDevice, type Buf, type TrainGemmMode } from "../../nn/train/cuda/context.js";
+import { BlockWorkspace, blockBackward, blockForward } from "../../nn/train/cuda/block.js";
+import { adamwStep, lwcBackward, lwcForward, lwcRanges, type LwcShape } from "../../nn/train/cuda/lwc.js";
+import { linearKeys, linearPtr, mapLinears, uploadBlock } from "../../nn/train/cuda/weights.js";
+import type { BlockDims, BlockWeights } from "../../nn/train/block.js";
+import type { LinearSlot } from "./block-weights.js";
+import type { Lwc } from "./lwc.js";
+
+export interface CudaLayerResult {
+  lossBefore: number;
+  lossAfter: number;
+  epochLoss: number[];
+  /** Ŵ per slot (when asked) */
+  weights?: Float32Array[];
+  /** ms spent in the training steps (device-synchronised at the end of the layer) */
+  trainMs: number;
+  /** ms spent in the 3 forward-only passes over the windows (fp targets, MSE before, MSE after + advance) */
+  forwardMs: number;
+  steps: number;
+}
+
+export interface CudaLayerArgs {
+  fp: BlockWeights;
+  slots: LinearSlot[];
+  /** host quantizers: their γ, β seed the device copy (init or restored) and receive the trained values */
+  lwcs: Lwc[];
+  /** γ, β restored from the resume state: skip training, only quantize and advance the streams */
+  restored: boolean;
+  epochs: number;
+  lr: number;
+  wantWeights: boolean;
+  onStep?: (epoch: number, window: number, lastEpochLoss: number | undefined) => void;
+  /** benchmark hook: when given, every step's phases are timed with CUDA events (synchronising, so slower) and
+   *  their ms summed here by phase name */
+  profile?: Map<string, number>;
+}
+
+interface SlotState {
+  key: string;
+  shape: LwcShape;
+  w: DevicePtr;
+  wq: Buf;
+  mx: Buf;
+  mn: Buf;
+  /** offsets (elements) of γ and β in the layer's parameter buffer; β follows γ */
+  off: number;
+}
+
+export class CudaLayerTrainer {
+  readonly td: TrainDevice;
+  private fpIn: Buf[] = [];
+  private qIn: Buf[] = [];
+  private fpOut: Buf[] = [];
+  private readonly y: Buf;
+  private readonly dy: Buf;
+  private readonly loss: Buf; // doubles: 2 floats per window
+  private readonly ws: BlockWorkspace;
+  private readonly n: number;
+
+  constructor(dev: CudaDevice, readonly dims: BlockDims, inputs: Float32Array[], dense: boolean, gemm: TrainGemmMode = "fp32") {
+    this.td = new TrainDevice(dev, gemm);
+    const td = this.td;
+    this.n = dims.T * dims.D;
+    for (const x of inputs) {
+      if (x.length !== this.n) throw new Error(`CudaLayerTrainer: window of ${x.length} values, want ${this.n}`);
+      this.fpIn.push(td.upload(x));
+      this.qIn.push(td.upload(x));
+      this.fpOut.push(td.alloc(this.n));
+    }
+    this.y = td.alloc(this.n);
+    this.dy = td.alloc(this.n);
+    this.loss = td.alloc(2 * Math.max(1, inputs.length));
+    this.ws = new BlockWorkspace(td, dims, dense);
+  }
+
+  get windows(): number {
+    return this.fpIn.length;
+  }
+
+  /** Σ over windows of mean-square error, per window (host), from the device double accumulators */
+  private readLosses(count: number): number[] {
+    const raw = new Float64Array(count);
+    this.td.dev.allocator.copyOut(raw, this.loss.ptr);
+    return Array.from(raw, (s) => s / this.n);
+  }
+
+  private mse(y: DevicePtr, t: DevicePtr, slot: number, dy: DevicePtr): void {
+    this.td.elementwise("train_elementwise.cu", "mse_grad", this.n, [ptr(dy), ptr(this.loss.ptr + slot * 8), ptr(y), ptr(t), i64(this.n)]);
+  }
+
+  async layer(a: CudaLayerArgs): Promise<CudaLayerResult> {
+    const { td, ws } = this;
+    const N = this.windows;
+    const { dw: fpW, bufs } = uploadBlock(td, a.fp);
+    const keys = linearKeys(a.fp);
+    if (keys.length !== a.slots.length) throw new Error(`CudaLayerTrainer: ${keys.length} device linears vs ${a.slots.length} slots`);
+    // fp targets from the fp stream
+    td.sync();
+    let forwardMs = 0;
+    const timed = <T>(body: () => T): T => {
+      const t = performance.now();
+      const r = body();
+      td.sync();
+      forwardMs += performance.now() - t;
+      return r;
+    };
+    timed(() => { for (let j = 0; j < N; j++) blockForward(ws, fpW, this.fpIn[j]!.ptr, this.fpOut[j]!.ptr); });
+
+    // LWC state: parameters [γ0 β0 γ1 β1 …] in one buffer, gradients and moments alike
+    let total = 0;
+    const slots: SlotState[] = a.slots.map((s, i) => {
+      const q = a.lwcs[i]!;
+      // Lwc.groups counts groups per row; the device works on all rows·groups at once
+      const shape: LwcShape = { groups: q.gamma.length, g: q.g, bits: q.spec.bits, sym: q.spec.sym };
+      if (q.rows !== s.rows || q.cols !== s.cols || shape.groups * q.g !== s.rows * s.cols) throw new Error(`${s.module}: LWC shape mismatch`);
+      const st: SlotState = { key: keys[i]!, shape, w: linearPtr(fpW, keys[i]!), wq: td.alloc(s.rows * s.cols), mx: td.alloc(shape.groups), mn: td.alloc(shape.groups), off: total };
+      total += 2 * shape.groups;
+      lwcRanges(td, shape, st.w, st.mx.ptr, st.mn.ptr);
+      return st;
+    });
+    const params = new Float32Array(total);
+    slots.forEach((s, i) => { params.set(a.lwcs[i]!.gamma, s.off); params.set(a.lwcs[i]!.beta, s.off + s.shape.groups); });
+    const P = td.upload(params);
+    const G = td.zeros(total);
+    const M = td.zeros(total);
+    const V = td.zeros(total);
+    const at = (b: Buf, off: number) => b.ptr + off * 4;
+    const quantize = () => { for (const s of slots) lwcForward(td, s.shape, s.wq.ptr, s.w, s.mx.ptr, s.mn.ptr, at(P, s.off), at(P, s.off + s.shape.groups)); };
+    const byKey = new Map(slots.map((s) => [s.key, s]));
+    const qW = mapLinears(fpW, (key) => byKey.get(key)!.wq.ptr);
+
+    const zeroLoss = () => td.dev.driver.memsetD32(this.loss.ptr, 0, 2 * N);
+    const evalStream = (advance: boolean): number => {
+      zeroLoss();
+      for (let j = 0; j < N; j++) {
+        blockForward(ws, qW, this.qIn[j]!.ptr, this.y.ptr);
+        this.mse(this.y.ptr, this.fpOut[j]!.ptr, j, NULL_PTR);
+        if (advance) td.copy(this.qIn[j]!, this.y);
+      }
+      return this.readLosses(N).reduce((x, y) => x + y, 0) / N;
+    };
+
+    let lossBefore = NaN;
+    const epochLoss: number[] = [];
+    let steps = 0;
+    td.sync();
+    const t0 = performance.now();
+    const forwardBefore = forwardMs;
+    if (!a.restored) {
+      quantize();
+      lossBefore = timed(() => evalStream(false));
+      const opt = { lr: a.lr, wd: 0 };
+      const hadGrad = new Set<SlotState>();
+      for (let ep = 0; ep < a.epochs; ep++) {
+        zeroLoss();
+        for (let j = 0; j < N; j++) {
+          const phase = (name: string, body: () => void) => {
+            if (!a.profile) return body();
+            a.profile.set(name, (a.profile.get(name) ?? 0) + td.dev.time(body));
+          };
+          phase("lwc forward", quantize);
+          phase("block forward + mse", () => {
+            blockForward(ws, qW, this.qIn[j]!.ptr, this.y.ptr);
+            this.mse(this.y.ptr, this.fpOut[j]!.ptr, j, this.dy.ptr);
+          });
+          hadGrad.clear();
+          phase("block backward + lwc backward", () => blockBackward(ws, qW, this.dy.ptr, (key, dwq) => {
+            const s = byKey.get(key)!;
+            hadGrad.add(s);
+            lwcBackward(td, s.shape, at(G, s.off), at(G, s.off + s.shape.groups), dwq, s.w, s.mx.ptr, s.mn.ptr, at(P, s.off), at(P, s.off + s.shape.groups));
+          }));
+          steps++;
+          // one shared step counter, as torch's AdamW over one param group (parameters without .grad are skipped)
+          phase("adamw", () => { for (const s of slots) if (hadGrad.has(s)) adamwStep(td, opt, steps, at(P, s.off), at(G, s.off), at(M, s.off), at(V, s.off), 2 * s.shape.groups); });
+          a.onStep?.(ep, j, epochLoss[ep - 1]);
+        }
+        const losses = this.readLosses(N);
+        const mean = losses.reduce((x, y) => x + y, 0) / N;
+        if (!Number.isFinite(mean)) throw new Error(`omniquant (cuda): epoch ${ep}: loss is ${mean}`);
+        epochLoss.push(mean);
+      }
+      const trained = td.download(P);
+      slots.forEach((s, i) => { a.lwcs[i]!.gamma.set(trained.subarray(s.off, s.off + s.shape.groups)); a.lwcs[i]!.beta.set(trained.subarray(s.off + s.shape.groups, s.off + 2 * s.shape.groups)); });
+    }
+    td.sync();
+    // training steps only: the MSE-before pass inside this interval is counted in forwardMs
+    const trainMs = performance.now() - t0 - (forwardMs - forwardBefore);
+    // quantize in place and advance both streams
+    quantize();
+    const lossAfter = timed(() => evalStream(true));
+    [this.fpIn, this.fpOut] = [this.fpOut, this.fpIn];
+    const weights = a.wantWeights ? slots.map((s) => td.download(s.wq)) : undefined;
+    for (const s of slots) td.free(s.wq, s.mx, s.mn);
+    td.free(P, G, M, V, ...bufs);
+    ws.releaseMoe();
+    return { lossBefore, lossAfter, epochLoss, trainMs, forwardMs, steps, ...(weights ? { weights } : {}) };
+  }
+
+  /** the quant stream (host copies; tests and diagnostics) */
+  quantStream(): Float32Array[] {
+    return this.qIn.map((b) => this.td.download(b));
+  }
+
+  /** frees the streams and the workspace; disposeDevice also releases the device (when this trainer opened it) */
+  dispose(disposeDevice = false): void {
+    this.ws.dispose();
+    this.td.free(...this.fpIn, ...this.qIn, ...this.fpOut, this.y, this.dy, this.loss);
+    this.fpIn = this.qIn = this.fpOut = [];
+    if (disposeDevice) this.td.dev.dispose();
+  }
+}
