@@ -1,13 +1,16 @@
 // OmniQuant (Shao et al., ICLR 2024; OpenGVLab/OmniQuant main.py + quantize/omniquant.py): block-wise reconstruction
 // with learnable weight clipping (LWC), weight-only: the configuration the reference's W2/W3/W4 scripts run (`--lwc`).
-// The weight-activation mode (LET, activation bits) is not part of this pass; its params are unknown keys here.
+// Weight-activation mode (the reference's W6A6/W4A4 scripts): `abits` (per-token dynamic asymmetric activation fake-quant
+// during training, recorded in config.json memc_activation_quant for eval) and `let` (LET scales, folded into the weights
+// and norms). Defaults as the issue asks: let_lr 5e-3, alpha 0.5 (the reference's W4A4 script uses 1e-3 and 0.75).
 // The training runs in plan(); the transform hands out the results.
 
 import { z } from "zod";
 import { InputError } from "../../util/errors.js";
 import type { PassDefinition } from "../types.js";
 import { quantizableLinears } from "../../model/names.js";
-import { quantizedTensor, runOmniQuant, type OmniQuantOptions, type OmniQuantResult } from "./run.js";
+import { ACT_QUANT_KEY, actQuantConfig } from "../../model/act-quant-config.js";
+import { letNormNames, quantizedTensor, runOmniQuant, type OmniQuantOptions, type OmniQuantResult } from "./run.js";
 
 export { quantizedTensor, runOmniQuant, type OmniQuantOptions, type OmniQuantResult };
 
@@ -22,6 +25,10 @@ export const omniquantParams = z
     epochs: z.number().int().min(0).default(20),
     seed: z.number().int().min(0).default(2),
     lwc_lr: z.number().positive().default(1e-2),
+    abits: z.union([z.literal(4), z.literal(6), z.literal(8)]).optional(),
+    let: z.boolean().default(false),
+    let_lr: z.number().positive().default(5e-3),
+    alpha: z.number().min(0).max(1).default(0.5),
     /** per-layer resume state (`memc quantize` uses OUT.omniquant-state) */
     state_dir: z.string().optional(),
     /** dtype of the written fake-quant Linear weights; F32 keeps Ŵ = (q − z)·h exact */
@@ -35,6 +42,7 @@ export function toOptions(p: OmniQuantParams): OmniQuantOptions {
   return {
     wbits: p.wbits, groupSize: p.group_size, sym: p.sym, calib: p.calib, nsamples: p.nsamples, seqlen: p.seqlen,
     epochs: p.epochs, seed: p.seed, lwcLr: p.lwc_lr, ...(p.state_dir ? { stateDir: p.state_dir } : {}),
+    ...(p.abits ? { abits: p.abits } : {}), ...(p.let ? { let: true, letLr: p.let_lr, alpha: p.alpha } : {}),
   };
 }
 
@@ -49,16 +57,17 @@ export const omniquant: PassDefinition<OmniQuantParams> = {
     // with a state dir, Ŵ is rebuilt per tensor from the saved γ, β while writing (memory: one layer, not the model)
     const lazy = opts.stateDir !== undefined;
     const res: OmniQuantResult = await runOmniQuant(ckpt, { ...opts, keepWeights: !lazy }, emit);
-    const names = Array.from({ length: ckpt.spec.layers }, (_, i) => quantizableLinears(ckpt.spec, i).map((m) => `${m}.weight`)).flat();
+    const names = Array.from({ length: ckpt.spec.layers }, (_, i) => [...quantizableLinears(ckpt.spec, i).map((m) => `${m}.weight`), ...(params.let ? letNormNames(ckpt, i) : [])]).flat();
     const wanted = new Set(names);
     const cache = {};
     return {
       replaced: names,
       details: {
         bits: params.wbits, groupSize: params.group_size, sym: params.sym, nsamples: params.nsamples, seqlen: params.seqlen, epochs: params.epochs,
-        seed: params.seed, lwcLr: params.lwc_lr, calibTokens: res.calibTokens, resumedLayers: res.resumed, dtype: params.dtype,
+        seed: params.seed, lwcLr: params.lwc_lr, ...(params.abits ? { abits: params.abits } : {}), ...(params.let ? { let: true, letLr: params.let_lr, alpha: params.alpha } : {}), calibTokens: res.calibTokens, resumedLayers: res.resumed, dtype: params.dtype,
         layers: res.layers.map((l) => ({ layer: l.layer, mseBefore: l.lossBefore, mseAfter: l.lossAfter, seconds: Number(l.seconds.toFixed(2)), epochLoss: l.epochLoss })),
       },
+      ...(params.abits ? { config: { [ACT_QUANT_KEY]: actQuantConfig(params.abits) } } : {}),
       transform: (name) => {
         if (!wanted.has(name)) return undefined;
         return { dtype: params.dtype, compute: async () => (lazy ? quantizedTensor(ckpt, opts, name, cache) : res.weights.get(name)!) };
