@@ -25,7 +25,7 @@ export const omniquantParams = z
     epochs: z.number().int().min(0).default(20),
     seed: z.number().int().min(0).default(2),
     lwc_lr: z.number().positive().default(1e-2),
-    abits: z.union([z.literal(4), z.literal(6), z.literal(8)]).optional(),
+    abits: z.number().int().refine((v) => v === 4 || v === 6 || v === 8, "activation bits must be 4, 6 or 8").optional(),
     let: z.boolean().default(false),
     let_lr: z.number().positive().default(5e-3),
     alpha: z.number().min(0).max(1).default(0.5),

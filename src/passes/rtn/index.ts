@@ -16,7 +16,7 @@ export const rtnParams = z
     exclude: z.array(z.enum(LINEAR_KINDS as [string, ...string[]])).default([]),
     /** activation bits applied at run time (per-token dynamic asymmetric; config.json memc_activation_quant): the
      *  W4A4 baseline next to OmniQuant LET */
-    abits: z.union([z.literal(4), z.literal(6), z.literal(8)]).optional(),
+    abits: z.number().int().refine((v) => v === 4 || v === 6 || v === 8, "activation bits must be 4, 6 or 8").optional(),
   })
   .strict();
 
