@@ -88,3 +88,29 @@ test("eval layer forward with actBits matches the training block with abits (lla
     await ckpt.weights.close();
   }
 });
+
+test("memc quantize --method rtn --abits 4 records memc_activation_quant; eval then differs from the weight-only RTN", async () => {
+  const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { validateRecipe } = await import("../../src/recipe/io.js");
+  const { runRecipe } = await import("../../src/pipeline/run.js");
+  const { evaluateModel } = await import("../../src/eval/evaluate.js");
+  const { silent } = await import("../../src/util/events.js");
+  const tmp = mkdtempSync(join(tmpdir(), "memc-rtn-abits-"));
+  try {
+    const ppl: number[] = [];
+    for (const [name, extra] of [["w4a4", { abits: 4 }], ["w4", {}]] as const) {
+      const recipe = validateRecipe({ memc: 1, model: "../shared/fixtures/models/llama-t", passes: [{ method: "rtn", params: { wbits: 4, group_size: -1, ...extra } }], output: { dir: join(tmp, name), format: "fake-quant" } }, "t");
+      await runRecipe(recipe, silent);
+      const cfg = JSON.parse(readFileSync(join(tmp, name, "config.json"), "utf8"));
+      assert.equal(cfg[ACT_QUANT_KEY]?.bits, "abits" in extra ? 4 : undefined);
+      const [r] = await evaluateModel(join(tmp, name), ["../shared/fixtures/text/eval/english-heldout.txt"], { seqlen: 128, device: "cpu", maxWindows: 4 }, silent);
+      ppl.push(r!.ppl);
+    }
+    assert.ok(ppl[0]! > ppl[1]!, `W4A4 ppl ${ppl[0]} should be above W4A16 ppl ${ppl[1]}`);
+    assert.throws(() => validateRecipe({ memc: 1, model: "m", passes: [{ method: "rtn", params: { wbits: 4, group_size: -1, abits: 5 } }], output: { dir: "o", format: "fake-quant" } }, "t"), /4, 6 or 8/);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
