@@ -21,17 +21,21 @@ interface QuantizeFlags {
   epochs: number;
   device: string;
   gemm: string;
+  abits?: number;
+  let?: boolean;
   format: string;
   overwrite?: boolean;
   json?: boolean;
 }
 
 function passParams(o: QuantizeFlags): Record<string, unknown> {
-  const base = { wbits: o.wbits, group_size: o.groupSize, sym: o.sym ?? false };
+  const base = { wbits: o.wbits, group_size: o.groupSize, sym: o.sym ?? false, ...(o.abits !== undefined ? { abits: o.abits } : {}) };
+  if (o.let && o.method !== "omniquant") throw new InputError("--let is an omniquant option");
+  if (o.abits !== undefined && o.format !== "fake-quant") throw new InputError(`--abits: the ${o.format} format has no place for activation quantization; use --format fake-quant`);
   if (o.method === "rtn") return o.exclude ? { ...base, exclude: o.exclude.split(",").filter(Boolean) } : base;
   if (o.method !== "omniquant") return base;
   if (!o.calib) throw new InputError("--method omniquant needs --calib FILE (calibration text)");
-  return { ...base, calib: o.calib, nsamples: o.nsamples, seqlen: o.seqlen, epochs: o.epochs, device: o.device, gemm: o.gemm, state_dir: `${o.output.replace(/\/+$/, "")}.omniquant-state` };
+  return { ...base, ...(o.let ? { let: true } : {}), calib: o.calib, nsamples: o.nsamples, seqlen: o.seqlen, epochs: o.epochs, device: o.device, gemm: o.gemm, state_dir: `${o.output.replace(/\/+$/, "")}.omniquant-state` };
 }
 
 export function register(program: Command): void {
@@ -45,6 +49,8 @@ export function register(program: Command): void {
     .option("--group-size <n>", "columns per quantization group; -1 = whole row. Must divide every layer's input width", parseIntOption, 128)
     .option("--sym", "symmetric quantization (default asymmetric with zero points)")
     .option("--exclude <parts>", "rtn: leave these layer parts unquantized, comma-separated: attention,mlp,experts")
+    .option("--abits <bits>", "activation bits 4|6|8: per-token dynamic asymmetric fake-quant, recorded in config.json (memc_activation_quant) and applied by memc eval", parseIntOption)
+    .option("--let", "omniquant: learnable equivalent transformation (channel scales, SmoothQuant init α 0.5, lr 5e-3), folded into weights and norms")
     .option("--calib <file>", "omniquant: calibration text file (e.g. ../shared/fixtures/text/calib/english.txt)")
     .option("--nsamples <n>", "omniquant: calibration windows (seed 2 random windows, as the reference)", parseIntOption, 128)
     .option("--seqlen <n>", "omniquant: tokens per calibration window", parseIntOption, 512)

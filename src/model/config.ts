@@ -1,6 +1,7 @@
 // HF config.json → ModelSpec for the llama/mistral/qwen2 (dense) and mixtral/qwen2_moe (MoE) families.
 // Accepts both top-level `rope_theta` and transformers-5 `rope_parameters.rope_theta`.
 
+import { parseActQuant } from "./act-quant-config.js";
 import { InputError } from "../util/errors.js";
 
 export type Family = "llama" | "mixtral" | "qwen2_moe";
@@ -32,6 +33,8 @@ export interface ModelSpec {
   tieEmbeddings: boolean;
   attentionBias: boolean;
   moe?: MoeSpec;
+  /** activation fake-quant bits at run time (config.json memc_activation_quant); undefined = full precision */
+  actBits?: number;
 }
 
 const DENSE = new Set(["llama", "mistral", "qwen2"]);
@@ -73,6 +76,8 @@ export function parseConfig(raw: Record<string, unknown>, where = "config.json")
     tieEmbeddings: raw.tie_word_embeddings === true,
     attentionBias: modelType === "qwen2" || modelType === "qwen2_moe" || raw.attention_bias === true,
   };
+  const actBits = parseActQuant(raw, where);
+  if (actBits !== undefined) spec.actBits = actBits;
   if (heads % spec.kvHeads !== 0) throw new InputError(`${where}: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${spec.kvHeads}`);
   if (family === "mixtral") {
     spec.moe = { experts: int("num_local_experts"), topK: int("num_experts_per_tok"), expertIntermediate: spec.intermediate, normTopK: true, sharedIntermediate: 0 };

@@ -1,14 +1,25 @@
 // One decoder layer's forward (Llama / Mistral / Qwen2 dense, Mixtral / Qwen2-MoE sparse) against the Ops table.
 // x: [W·L, D] (W windows of L tokens) → [W·L, D]
+// spec.actBits (config.json memc_activation_quant): per-token activation fake-quant (Ops.actQuant) where OmniQuant's
+// QuantLlamaDecoderLayer quantizes activations: every Linear input, q and k after RoPE and v per (token, head).
 
 import type { ModelSpec } from "../model/config.js";
 import type { DeviceTensor, Ops } from "../runtime/ops.js";
 import type { LayerTensors, Mlp } from "./layer-weights.js";
 
-async function mlpForward<T extends DeviceTensor>(ops: Ops<T>, m: Mlp<T>, x: T): Promise<T> {
+/** x quantized per row of rowLen when bits is set (a new tensor; x is freed), else x itself */
+async function maybeQuant<T extends DeviceTensor>(ops: Ops<T>, x: T, rowLen: number, bits?: number): Promise<T> {
+  if (!bits) return x;
+  const y = await ops.actQuant(x, rowLen, bits);
+  ops.free(x);
+  return y;
+}
+
+/** x: the (already activation-quantized) input of gate/up */
+async function mlpForward<T extends DeviceTensor>(ops: Ops<T>, m: Mlp<T>, x: T, bits?: number): Promise<T> {
   const g = await ops.linear(x, m.gate);
   const u = await ops.linear(x, m.up);
-  const h = await ops.swiglu(g, u);
+  const h = await maybeQuant(ops, await ops.swiglu(g, u), m.down.shape[1]!, bits);
   ops.free(g);
   ops.free(u);
   const y = await ops.linear(h, m.down);
@@ -21,12 +32,14 @@ async function attentionBlock<T extends DeviceTensor>(ops: Ops<T>, spec: ModelSp
   const q0 = await ops.linear(x, l.q, l.qBias);
   const k0 = await ops.linear(x, l.k, l.kBias);
   const v = await ops.linear(x, l.v, l.vBias);
-  const q = await ops.rope(q0, H, Dh, ropeTheta, L);
-  const k = await ops.rope(k0, KH, Dh, ropeTheta, L);
+  const bits = spec.actBits;
+  const q = await maybeQuant(ops, await ops.rope(q0, H, Dh, ropeTheta, L), Dh, bits);
+  const k = await maybeQuant(ops, await ops.rope(k0, KH, Dh, ropeTheta, L), Dh, bits);
   ops.free(q0);
   ops.free(k0);
-  const a = await ops.attention(q, k, v, H, KH, Dh, L);
-  for (const z of [q, k, v]) ops.free(z);
+  const vq = await maybeQuant(ops, v, Dh, bits);
+  const a = await maybeQuant(ops, await ops.attention(q, k, vq, H, KH, Dh, L), H * Dh, bits);
+  for (const z of [q, k, vq]) ops.free(z);
   const o = await ops.linear(a, l.o);
   ops.free(a);
   return o;
@@ -68,13 +81,14 @@ async function moeBlock<T extends DeviceTensor>(ops: Ops<T>, spec: ModelSpec, l:
 }
 
 export async function layerForward<T extends DeviceTensor>(ops: Ops<T>, spec: ModelSpec, l: LayerTensors<T>, x: T, windowLen: number): Promise<T> {
-  const xn = await ops.rmsnorm(x, l.inputNorm, spec.rmsEps);
+  const xn = await maybeQuant(ops, await ops.rmsnorm(x, l.inputNorm, spec.rmsEps), spec.hidden, spec.actBits);
   const attn = await attentionBlock(ops, spec, l, xn, windowLen);
   ops.free(xn);
   const h = await ops.add(x, attn);
   ops.free(attn);
-  const hn = await ops.rmsnorm(h, l.postNorm, spec.rmsEps);
-  const m = l.mlp ? await mlpForward(ops, l.mlp, hn) : await moeBlock(ops, spec, l, hn);
+  const hn = await maybeQuant(ops, await ops.rmsnorm(h, l.postNorm, spec.rmsEps), spec.hidden, spec.actBits);
+  if (spec.actBits && !l.mlp) throw new Error("activation quantization (memc_activation_quant) is implemented for dense layers only");
+  const m = l.mlp ? await mlpForward(ops, l.mlp, hn, spec.actBits) : await moeBlock(ops, spec, l, hn);
   ops.free(hn);
   const y = await ops.add(h, m);
   ops.free(h);

@@ -17,6 +17,8 @@ export interface PassResult {
   replaced: string[];
   /** Pass-specific numbers for the report. */
   details: Record<string, unknown>;
+  /** Keys added to the output's config.json (e.g. memc_activation_quant for --abits). */
+  config?: Record<string, unknown>;
 }
 
 export interface PassDefinition<P = unknown> {

@@ -34,6 +34,7 @@ export async function runRecipe(recipe: Recipe, emit: Emit, opts: RunOptions = {
     return await writeAtomically(recipe.output.dir, opts.overwrite ?? false, async (dir) => {
       const { files } = await writeTransformedCheckpoint(ckpt, dir, planned.transform, {
         maxShardBytes: recipe.output.shard_bytes,
+        ...(planned.config ? { rawConfig: { ...ckpt.rawConfig, ...planned.config } } : {}),
         onTensor: (name) => {
           if (replaced.has(name)) emit({ kind: "progress", task: step.method, done: ++done, total, unit: "tensors", detail: name });
         },

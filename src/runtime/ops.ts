@@ -30,6 +30,11 @@ export interface Ops<T extends DeviceTensor = DeviceTensor> {
   /** q: [W·L, H·Dh], k, v: [W·L, KH·Dh] → [W·L, H·Dh]; each window of L rows attends causally within itself only;
    *  grouped-query (head h uses kv head ⌊h·KH/H⌋), softmax scale 1/√Dh */
   attention(q: T, k: T, v: T, heads: number, kvHeads: number, headDim: number, windowLen: number): Promise<T>;
+  /** Per-token dynamic asymmetric activation fake-quant (OmniQuant UniformAffineQuantizer, dynamic_method per_token):
+   *  x [S, C] viewed as rows of rowLen (C a multiple of rowLen; rowLen = C per token, = Dh per (token, head)); per row
+   *  h = clamp((max − min)/(2^bits − 1), 1e-5, 1e4), z = round(clamp(−min/h, ±1e4)), x̂ = (clamp(round(x/h) + z, 0, 2^bits − 1) − z)·h,
+   *  rounding half to even → new tensor */
+  actQuant(x: T, rowLen: number, bits: number): Promise<T>;
   /** silu(gate) ⊙ up, both [S, F] → [S, F] */
   swiglu(gate: T, up: T): Promise<T>;
   /** a + b, same shape */

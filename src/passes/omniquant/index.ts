@@ -1,6 +1,8 @@
 // OmniQuant (Shao et al., ICLR 2024; OpenGVLab/OmniQuant main.py + quantize/omniquant.py): block-wise reconstruction
 // with learnable weight clipping (LWC), weight-only: the configuration the reference's W2/W3/W4 scripts run (`--lwc`).
-// The weight-activation mode (LET, activation bits) is not part of this pass; its params are unknown keys here.
+// Weight-activation mode (the reference's W6A6/W4A4 scripts): `abits` (per-token dynamic asymmetric activation fake-quant
+// during training, recorded in config.json memc_activation_quant for eval) and `let` (LET scales, folded into the weights
+// and norms). Defaults as the issue asks: let_lr 5e-3, alpha 0.5 (the reference's W4A4 script uses 1e-3 and 0.75).
 // The training runs in plan(); the transform hands out the results.
 
 import { z } from "zod";
@@ -8,7 +10,8 @@ import { InputError } from "../../util/errors.js";
 import type { PassDefinition } from "../types.js";
 import type { Emit } from "../../util/events.js";
 import { quantizableLinears } from "../../model/names.js";
-import { quantizedTensor, runOmniQuant, type OmniQuantOptions, type OmniQuantResult } from "./run.js";
+import { ACT_QUANT_KEY, actQuantConfig } from "../../model/act-quant-config.js";
+import { letNormNames, quantizedTensor, runOmniQuant, type OmniQuantOptions, type OmniQuantResult } from "./run.js";
 
 export { quantizedTensor, runOmniQuant, type OmniQuantOptions, type OmniQuantResult };
 
@@ -23,6 +26,10 @@ export const omniquantParams = z
     epochs: z.number().int().min(0).default(20),
     seed: z.number().int().min(0).default(2),
     lwc_lr: z.number().positive().default(1e-2),
+    abits: z.number().int().refine((v) => v === 4 || v === 6 || v === 8, "activation bits must be 4, 6 or 8").optional(),
+    let: z.boolean().default(false),
+    let_lr: z.number().positive().default(5e-3),
+    alpha: z.number().min(0).max(1).default(0.5),
     /** per-layer resume state (`memc quantize` uses OUT.omniquant-state) */
     state_dir: z.string().optional(),
     /** dtype of the written fake-quant Linear weights; F32 keeps Ŵ = (q − z)·h exact */
@@ -40,12 +47,19 @@ export function toOptions(p: OmniQuantParams): OmniQuantOptions {
   return {
     wbits: p.wbits, groupSize: p.group_size, sym: p.sym, calib: p.calib, nsamples: p.nsamples, seqlen: p.seqlen,
     epochs: p.epochs, seed: p.seed, lwcLr: p.lwc_lr, ...(p.state_dir ? { stateDir: p.state_dir } : {}),
+    ...(p.abits ? { abits: p.abits } : {}), ...(p.let ? { let: true, letLr: p.let_lr, alpha: p.alpha } : {}),
   };
 }
 
 /** --device auto|cuda|cpu → where the training runs (auto falls back to cpu and says why; cuda fails if unusable) */
-export async function resolveDevice(device: OmniQuantParams["device"], emit: Emit): Promise<{ device: "cpu" | "cuda" }> {
+export async function resolveDevice(device: OmniQuantParams["device"], emit: Emit, weightActivation = false): Promise<{ device: "cpu" | "cuda" }> {
   if (device === "cpu") return { device };
+  if (weightActivation) {
+    // the CUDA trainer has no activation quantizers or LET yet
+    if (device === "cuda") throw new InputError("--device cuda: --abits/--let train on the cpu only for now (use --device cpu)");
+    emit({ kind: "log", level: "info", message: "omniquant --device auto: training on cpu (--abits/--let are not on the CUDA trainer yet)" });
+    return { device: "cpu" };
+  }
   const { probeCuda } = await import("../../runtime/cuda/probe.js");
   const r = probeCuda();
   if (r.ok) return { device: "cuda" };
@@ -60,21 +74,23 @@ export const omniquant: PassDefinition<OmniQuantParams> = {
   params: omniquantParams,
   needsCalibration: true,
   async plan({ ckpt, emit }, params) {
-    const opts = { ...toOptions(params), ...(await resolveDevice(params.device, emit)), gemm: params.gemm };
+    const opts = { ...toOptions(params), ...(await resolveDevice(params.device, emit, params.abits !== undefined || params.let === true)), gemm: params.gemm };
     if (params.seqlen > ckpt.spec.maxPositions) throw new InputError(`--seqlen ${params.seqlen}: exceeds the model's max_position_embeddings ${ckpt.spec.maxPositions}`);
     // with a state dir, Ŵ is rebuilt per tensor from the saved γ, β while writing (memory: one layer, not the model)
     const lazy = opts.stateDir !== undefined;
     const res: OmniQuantResult = await runOmniQuant(ckpt, { ...opts, keepWeights: !lazy }, emit);
-    const names = Array.from({ length: ckpt.spec.layers }, (_, i) => quantizableLinears(ckpt.spec, i).map((m) => `${m}.weight`)).flat();
+    const names = Array.from({ length: ckpt.spec.layers }, (_, i) => [...quantizableLinears(ckpt.spec, i).map((m) => `${m}.weight`), ...(params.let ? letNormNames(ckpt, i) : [])]).flat();
     const wanted = new Set(names);
     const cache = {};
     return {
       replaced: names,
       details: {
         bits: params.wbits, groupSize: params.group_size, sym: params.sym, nsamples: params.nsamples, seqlen: params.seqlen, epochs: params.epochs,
-        seed: params.seed, lwcLr: params.lwc_lr, device: opts.device, ...(opts.device === "cuda" ? { gemm: params.gemm } : {}), calibTokens: res.calibTokens, resumedLayers: res.resumed, dtype: params.dtype,
+        seed: params.seed, lwcLr: params.lwc_lr, device: opts.device, ...(opts.device === "cuda" ? { gemm: params.gemm } : {}),
+        ...(params.abits ? { abits: params.abits } : {}), ...(params.let ? { let: true, letLr: params.let_lr, alpha: params.alpha } : {}), calibTokens: res.calibTokens, resumedLayers: res.resumed, dtype: params.dtype,
         layers: res.layers.map((l) => ({ layer: l.layer, mseBefore: l.lossBefore, mseAfter: l.lossAfter, seconds: Number(l.seconds.toFixed(2)), epochLoss: l.epochLoss })),
       },
+      ...(params.abits ? { config: { [ACT_QUANT_KEY]: actQuantConfig(params.abits) } } : {}),
       transform: (name) => {
         if (!wanted.has(name)) return undefined;
         return { dtype: params.dtype, compute: async () => (lazy ? quantizedTensor(ckpt, opts, name, cache) : res.weights.get(name)!) };

@@ -31,7 +31,7 @@ export class Lwc {
   /** per-group raw max/min of the last `w` seen (weights are fixed while only LWC trains) */
   private ranges?: { w: Float32Array; mx: Float32Array; mn: Float32Array };
   /** from the last forward: dŴ_i/dh_i per element, and the group's h, σ(γ), σ(β) and whether h was clamped */
-  private saved?: { w: Float32Array; term: Float32Array; h: Float32Array; clamped: Uint8Array };
+  private saved?: { w: Float32Array; term: Float32Array; h: Float32Array; clamped: Uint8Array; inRange: Uint8Array };
 
   private groupRanges(w: Float32Array): { mx: Float32Array; mn: Float32Array } {
     if (this.ranges?.w !== w) {
@@ -67,6 +67,7 @@ export class Lwc {
     const n = this.rows * this.groups;
     const hs = new Float32Array(n);
     const clamped = new Uint8Array(n);
+    const inRange = new Uint8Array(w.length);
     const qmax = 2 ** this.spec.bits - 1;
     const half = 2 ** (this.spec.bits - 1) - 1;
     const { mx, mn } = this.groupRanges(w);
@@ -84,10 +85,10 @@ export class Lwc {
         // dŴ/dh = (c − z) − [0 ≤ t ≤ qmax]·W/h  (= round(u) − u inside the clamp range)
         if (t < 0) { out[i] = fr(-z * h); term[i] = -z; }
         else if (t > qmax) { out[i] = fr((qmax - z) * h); term[i] = qmax - z; }
-        else { out[i] = fr((t - z) * h); term[i] = r - u; }
+        else { out[i] = fr((t - z) * h); term[i] = r - u; inRange[i] = 1; }
       }
     }
-    this.saved = { w, term, h: hs, clamped };
+    this.saved = { w, term, h: hs, clamped, inRange };
     return out;
   }
 
@@ -121,5 +122,54 @@ export class Lwc {
       dGamma[k] = dGamma[k]! + dmx * mx * sg * (1 - sg);
       dBeta[k] = dBeta[k]! + dmn * mn * sb * (1 - sb);
     }
+  }
+
+  /** dŴ for the Ŵ of the last forward(w) → dL/dW [rows, cols], what LET needs because W itself is a function of the
+   *  LET scales. torch autograd of the reference: round_ste passes dŴ where the code is inside [0, 2^N−1]; through
+   *  h the gradient reaches the group's max (·σ(γ)) and min (·σ(β)) elements (amax/amin split evenly over ties). */
+  inputGrad(w: Float32Array, dwq: Float32Array): Float32Array {
+    if (this.saved?.w !== w) this.forward(w);
+    const { term, clamped, inRange } = this.saved!;
+    const { mx: mxs, mn: mns } = this.groupRanges(w);
+    const qmax = 2 ** this.spec.bits - 1;
+    const half = 2 ** (this.spec.bits - 1) - 1;
+    const dw = new Float32Array(w.length);
+    for (let k = 0; k < this.rows * this.groups; k++) {
+      const lo = k * this.g;
+      const hi = lo + this.g;
+      let dh = 0;
+      for (let i = lo; i < hi; i++) {
+        if (inRange[i]) dw[i] = dwq[i]!;
+        dh += dwq[i]! * term[i]!;
+      }
+      if (clamped[k]) continue;
+      const mx = mxs[k]!;
+      const mn = mns[k]!;
+      const sg = sigmoid32(this.gamma[k]!);
+      const sb = sigmoid32(this.beta[k]!);
+      let dmx = 0; // dL/d(max W_g), dL/d(min W_g)
+      let dmn = 0;
+      if (this.spec.sym) {
+        const dabs = dh / half;
+        const am = Math.abs(fr(mx * sg));
+        const an = Math.abs(fr(mn * sb));
+        if (am >= an) dmx = (am === an ? 0.5 : 1) * dabs * Math.sign(mx) * sg;
+        if (an >= am) dmn = (am === an ? 0.5 : 1) * dabs * Math.sign(mn) * sb;
+      } else {
+        dmx = (dh / qmax) * sg;
+        dmn = (-dh / qmax) * sb;
+      }
+      let nMax = 0;
+      let nMin = 0;
+      for (let i = lo; i < hi; i++) {
+        if (w[i] === mx) nMax++;
+        if (w[i] === mn) nMin++;
+      }
+      for (let i = lo; i < hi; i++) {
+        if (w[i] === mx) dw[i] = dw[i]! + dmx / nMax;
+        if (w[i] === mn) dw[i] = dw[i]! + dmn / nMin;
+      }
+    }
+    return dw;
   }
 }

@@ -2,19 +2,25 @@
 // then per layer: fp targets = fp layer(fp inputs); train γ, β on MSE(fp target, layer_Ŵ(quant inputs)) for E epochs,
 // batch 1 window per step in calibration order, AdamW; quantize the layer in place; quant inputs ← layer_Ŵ(quant inputs).
 // Only one layer's weights plus the two activation streams are held. Per-layer state goes to a resume directory.
+// Weight-activation mode (--abits, --let): per-token activation fake-quant in the quantized forward (block.ts), LET
+// scales initialised from the fp stream's activation maxima and trained jointly with LWC (AdamW param groups
+// let_lr / lwc_lr, as omniquant.py), folded into the written weights and norms (let.ts, let-step.ts).
 
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Checkpoint } from "../../model/checkpoint.js";
-import { EMBED, quantizableLinears } from "../../model/names.js";
+import { EMBED, layerNames, quantizableLinears } from "../../model/names.js";
 import { block_backward, block_forward, type BlockDims, type BlockWeights } from "../../nn/train/block.js";
 import { BlockCheckpoints } from "../../pipeline/checkpoint.js";
 import { loadCalibration } from "../../pipeline/calibration.js";
 import type { Emit } from "../../util/events.js";
+import { InputError } from "../../util/errors.js";
 import { checkGroup, type QuantSpec } from "../rtn/quantize.js";
 import { AdamW } from "./adamw.js";
 import { blockDims, cloneBlock, loadBlock, type LinearSlot } from "./block-weights.js";
+import { accumulateAbsMax, initLet, LET_KEYS, type LetParams } from "./let.js";
+import { layerGrads, quantizeBlock } from "./let-step.js";
 import { Lwc } from "./lwc.js";
 
 export interface OmniQuantOptions {
@@ -28,6 +34,13 @@ export interface OmniQuantOptions {
   epochs: number;
   seed: number;
   lwcLr: number;
+  /** activation bits (per-token dynamic asymmetric); undefined = weight-only */
+  abits?: number;
+  /** train LET scales (needs abits in the reference's scripts; allowed alone) */
+  let?: boolean;
+  letLr?: number;
+  /** SmoothQuant migration strength of the LET init */
+  alpha?: number;
   /** where per-layer state is kept for resume; none = no resume */
   stateDir?: string;
   /** test hook: behave as if killed after this many layers were finished in this run */
@@ -71,18 +84,27 @@ async function fingerprint(ckpt: Checkpoint, o: OmniQuantOptions): Promise<strin
   const calib = createHash("sha256").update(await readFile(o.calib)).digest("hex").slice(0, 12);
   // explicit key order: the string is compared verbatim on resume
   const { wbits, groupSize, sym, nsamples, seqlen, epochs, seed, lwcLr } = o;
-  return JSON.stringify({ method: "omniquant-lwc", model: resolve(ckpt.dir), calib, wbits, groupSize, sym, nsamples, seqlen, epochs, seed, lwcLr });
+  const base = { method: "omniquant-lwc", model: resolve(ckpt.dir), calib, wbits, groupSize, sym, nsamples, seqlen, epochs, seed, lwcLr };
+  // weight-only runs keep their old fingerprint (existing state dirs stay valid)
+  if (o.abits === undefined && !o.let) return JSON.stringify(base);
+  return JSON.stringify({ ...base, abits: o.abits ?? null, let: o.let === true, letLr: o.let ? letLr(o) : null, alpha: o.let ? letAlpha(o) : null });
 }
 
-/** Fake-quantizes every slot of `w` (a clone) from the fp weights `fp` with the given quantizers. */
-function applyLwc(fp: BlockWeights, w: BlockWeights, slots: LinearSlot[], lwcs: Lwc[]): void {
-  slots.forEach((s, i) => s.set(w, lwcs[i]!.forward(s.get(fp))));
+const letLr = (o: OmniQuantOptions) => o.letLr ?? 5e-3;
+const letAlpha = (o: OmniQuantOptions) => o.alpha ?? 0.5;
+
+/** The norm tensors a LET run rewrites (layer i), besides the Linear weights. */
+export function letNormNames(ckpt: Checkpoint, i: number): string[] {
+  const n = layerNames(ckpt.spec, i);
+  return [n.inputNorm, n.postNorm];
 }
 
 export async function runOmniQuant(ckpt: Checkpoint, o: OmniQuantOptions, emit: Emit): Promise<OmniQuantResult> {
   if (o.keepWeights === false && !o.stateDir) throw new Error("runOmniQuant: keepWeights false needs a stateDir to rebuild the weights from");
   const spec: QuantSpec = { bits: o.wbits, groupSize: o.groupSize, sym: o.sym };
   const dims: BlockDims = blockDims(ckpt, o.seqlen);
+  const qdims: BlockDims = o.abits ? { ...dims, abits: o.abits } : dims;
+  if ((o.let || o.abits) && ckpt.spec.moe) throw new InputError(`${ckpt.dir}: --let/--abits: the reference's Mixtral path is LWC only (weight-only)`);
   const L = ckpt.spec.layers;
   for (let i = 0; i < L; i++) {
     for (const m of quantizableLinears(ckpt.spec, i)) checkGroup(`${m}.weight`, ckpt.weights.info(`${m}.weight`).shape[1]!, o.groupSize);
@@ -135,27 +157,35 @@ export async function runOmniQuant(ckpt: Checkpoint, o: OmniQuantOptions, emit: 
       continue;
     }
     const fpOut: Float32Array[] = [];
-    for (const x of fpIn) fpOut.push((await block_forward(x, fp, dims)).y);
-    const qw = cloneBlock(fp);
+    const act = o.let ? { n1: new Float32Array(D), att: new Float32Array(dims.H * dims.Dh), n2: new Float32Array(D) } : undefined;
+    for (const x of fpIn) {
+      const { y, cache } = await block_forward(x, fp, dims);
+      fpOut.push(y);
+      if (act) { accumulateAbsMax(act.n1, cache.n1); accumulateAbsMax(act.att, cache.attOut); accumulateAbsMax(act.n2, cache.n2); }
+    }
+    const letP: LetParams | undefined = act ? initLet(fp, act, dims, letAlpha(o)) : undefined;
+    let qw = cloneBlock(fp);
     let report: LayerReport;
     if (state?.finished(li)) {
       const saved = await state.load(li);
       lwcs.forEach((q) => { q.gamma.set(saved.params.get(`${q.name}.gamma`)!); q.beta.set(saved.params.get(`${q.name}.beta`)!); });
+      if (letP) for (const k of LET_KEYS) letP[k].set(saved.params.get(`let.${k}`)!);
       report = saved.report;
       resumed.push(li);
       emit({ kind: "log", level: "info", message: `omniquant: layer ${li} restored from ${state.dir}` });
     } else {
-      applyLwc(fp, qw, slots, lwcs);
+      qw = quantizeBlock(fp, slots, lwcs, dims, letP).qw;
       let before = 0;
-      for (let j = 0; j < qIn.length; j++) before += mse((await block_forward(qIn[j]!, qw, dims)).y, fpOut[j]!);
+      for (let j = 0; j < qIn.length; j++) before += mse((await block_forward(qIn[j]!, qw, qdims)).y, fpOut[j]!);
       const params = lwcs.flatMap((q) => [q.gamma, q.beta]);
       const opt = new AdamW(params, o.lwcLr, 0);
+      const letOpt = letP ? new AdamW(LET_KEYS.map((k) => letP[k]), letLr(o), 0) : undefined;
       const epochLoss: number[] = [];
       for (let ep = 0; ep < o.epochs; ep++) {
         let sum = 0;
         for (let j = 0; j < qIn.length; j++) {
-          applyLwc(fp, qw, slots, lwcs);
-          const { y, cache } = await block_forward(qIn[j]!, qw, dims);
+          const qb = quantizeBlock(fp, slots, lwcs, dims, letP);
+          const { y, cache } = await block_forward(qIn[j]!, qb.qw, qdims);
           const tgt = fpOut[j]!;
           const dy = new Float32Array(y.length);
           let loss = 0;
@@ -167,37 +197,35 @@ export async function runOmniQuant(ckpt: Checkpoint, o: OmniQuantOptions, emit: 
           loss /= y.length;
           if (!Number.isFinite(loss)) throw new Error(`omniquant: layer ${li} epoch ${ep} window ${j}: loss is ${loss}`);
           sum += loss;
-          const g = await block_backward(dy, cache, qw, dims, false);
-          const grads: (Float32Array | undefined)[] = [];
-          slots.forEach((s, i) => {
-            const dwq = s.grad(g);
-            if (!dwq) { grads.push(undefined, undefined); return; }
-            const dg = new Float32Array(lwcs[i]!.gamma.length);
-            const db = new Float32Array(lwcs[i]!.beta.length);
-            lwcs[i]!.backward(s.get(fp), dwq, dg, db);
-            grads.push(dg, db);
-          });
-          opt.step(grads);
+          const g = await block_backward(dy, cache, qb.qw, qdims, letP !== undefined);
+          const grads = layerGrads(g, qb, fp, slots, lwcs, dims, letP);
+          opt.step(grads.lwc);
+          if (letOpt && grads.let) letOpt.step(LET_KEYS.map((k) => grads.let![k]));
           emit({ kind: "progress", task: `omniquant layer ${li + 1}/${L}`, done: ep * qIn.length + j + 1, total: o.epochs * qIn.length, unit: "steps", detail: `epoch ${ep + 1}/${o.epochs} loss ${loss.toExponential(3)}` });
         }
         epochLoss.push(sum / qIn.length);
       }
       report = { layer: li, lossBefore: before / qIn.length, lossAfter: NaN, epochLoss, seconds: 0 };
     }
-    // quantize in place and advance both streams
-    applyLwc(fp, qw, slots, lwcs);
+    // quantize in place (LET folded into the weights and norms) and advance both streams
+    qw = quantizeBlock(fp, slots, lwcs, dims, letP).qw;
     let after = 0;
     for (let j = 0; j < qIn.length; j++) {
-      const y = (await block_forward(qIn[j]!, qw, dims)).y;
+      const y = (await block_forward(qIn[j]!, qw, qdims)).y;
       after += mse(y, fpOut[j]!);
       qIn[j] = y;
     }
     fpIn = fpOut;
-    if (o.keepWeights !== false) slots.forEach((s) => weights.set(`${s.module}.weight`, s.get(qw)));
+    if (o.keepWeights !== false) {
+      slots.forEach((s) => weights.set(`${s.module}.weight`, s.get(qw)));
+      if (letP) { const [n1, n2] = letNormNames(ckpt, li); weights.set(n1!, qw.inputNorm); weights.set(n2!, qw.postNorm); }
+    }
     if (!resumed.includes(li)) {
       report.lossAfter = after / qIn.length;
       report.seconds = (performance.now() - t0) / 1000;
-      if (state) await state.save(li, new Map(lwcs.flatMap((q) => [[`${q.name}.gamma`, q.gamma], [`${q.name}.beta`, q.beta]] as [string, Float32Array][])), report);
+      const saved = new Map(lwcs.flatMap((q) => [[`${q.name}.gamma`, q.gamma], [`${q.name}.beta`, q.beta]] as [string, Float32Array][]));
+      if (letP) for (const k of LET_KEYS) saved.set(`let.${k}`, letP[k]);
+      if (state) await state.save(li, saved, report);
       trainedHere++;
     }
     layers.push(report);
@@ -215,7 +243,7 @@ async function openCudaTrainer(ckpt: Checkpoint, dims: BlockDims, inputs: Float3
 
 /** Rebuilds the fake-quantized weight `name` (model.layers.N.….weight) from the fp checkpoint and the γ, β that a
  *  finished run saved in o.stateDir; `cache` keeps the last layer's parameters between calls. */
-export async function quantizedTensor(ckpt: Checkpoint, o: OmniQuantOptions, name: string, cache: { layer?: number; params?: Map<string, Float32Array> } = {}): Promise<Float32Array> {
+export async function quantizedTensor(ckpt: Checkpoint, o: OmniQuantOptions, name: string, cache: { layer?: number; params?: Map<string, Float32Array>; tensors?: Map<string, Float32Array> } = {}): Promise<Float32Array> {
   const m = /^model\.layers\.(\d+)\.(.+)\.weight$/.exec(name);
   if (!m || !o.stateDir) throw new Error(`quantizedTensor: ${name} is not a decoder-layer weight, or no state dir`);
   const layer = Number(m[1]);
@@ -223,6 +251,12 @@ export async function quantizedTensor(ckpt: Checkpoint, o: OmniQuantOptions, nam
     const state = await BlockCheckpoints.open<LayerReport>(o.stateDir, await fingerprint(ckpt, o));
     cache.params = (await state.load(layer)).params;
     cache.layer = layer;
+    cache.tensors = o.let ? await letLayerTensors(ckpt, o, layer, cache.params) : undefined;
+  }
+  if (cache.tensors) {
+    const t = cache.tensors.get(name);
+    if (!t) throw new Error(`quantizedTensor: ${name} is not written by a LET run`);
+    return t;
   }
   const module = name.slice(0, -".weight".length);
   const [rows, cols] = ckpt.weights.info(name).shape as [number, number];
@@ -233,4 +267,23 @@ export async function quantizedTensor(ckpt: Checkpoint, o: OmniQuantOptions, nam
   q.gamma.set(g);
   q.beta.set(b);
   return q.forward(await ckpt.weights.f32(name));
+}
+
+/** LET changes the Linears through the shared scales: rebuild the whole layer (transform + LWC) from saved params. */
+async function letLayerTensors(ckpt: Checkpoint, o: OmniQuantOptions, layer: number, params: Map<string, Float32Array>): Promise<Map<string, Float32Array>> {
+  const dims = blockDims(ckpt, o.seqlen);
+  const { w: fp, slots } = await loadBlock(ckpt, layer);
+  const lwcs = slots.map((s) => {
+    const q = new Lwc(s.module, s.rows, s.cols, { bits: o.wbits, groupSize: o.groupSize, sym: o.sym });
+    q.gamma.set(params.get(`${s.module}.gamma`)!);
+    q.beta.set(params.get(`${s.module}.beta`)!);
+    return q;
+  });
+  const p = Object.fromEntries(LET_KEYS.map((k) => [k, Float32Array.from(params.get(`let.${k}`)!)])) as unknown as LetParams;
+  const { qw } = quantizeBlock(fp, slots, lwcs, dims, p);
+  const out = new Map(slots.map((s) => [`${s.module}.weight`, s.get(qw)] as [string, Float32Array]));
+  const [n1, n2] = letNormNames(ckpt, layer);
+  out.set(n1!, qw.inputNorm);
+  out.set(n2!, qw.postNorm);
+  return out;
 }

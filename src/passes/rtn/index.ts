@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { LINEAR_KINDS, linearKind, quantizableLinears } from "../../model/names.js";
 import type { PassDefinition } from "../types.js";
+import { ACT_QUANT_KEY, actQuantConfig } from "../../model/act-quant-config.js";
 import { checkGroup, dequantizeGroups, quantizeGroups, type QuantSpec } from "./quantize.js";
 
 export const rtnParams = z
@@ -13,6 +14,9 @@ export const rtnParams = z
     sym: z.boolean().default(false),
     /** Leave these parts of each layer unquantized (reference.json's MoE rtn rows quantize attention only). */
     exclude: z.array(z.enum(LINEAR_KINDS as [string, ...string[]])).default([]),
+    /** activation bits applied at run time (per-token dynamic asymmetric; config.json memc_activation_quant): the
+     *  W4A4 baseline next to OmniQuant LET */
+    abits: z.number().int().refine((v) => v === 4 || v === 6 || v === 8, "activation bits must be 4, 6 or 8").optional(),
   })
   .strict();
 
@@ -41,7 +45,8 @@ export const rtn: PassDefinition<RtnParams> = {
     }
     return {
       replaced: [...targets.keys()],
-      details: { bits: spec.bits, groupSize: spec.groupSize, sym: spec.sym, exclude: params.exclude, layers: targets.size },
+      details: { bits: spec.bits, groupSize: spec.groupSize, sym: spec.sym, exclude: params.exclude, layers: targets.size, ...(params.abits ? { abits: params.abits } : {}) },
+      ...(params.abits ? { config: { [ACT_QUANT_KEY]: actQuantConfig(params.abits) } } : {}),
       transform: (name) => {
         const shape = targets.get(name);
         if (!shape) return undefined;

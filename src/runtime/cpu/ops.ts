@@ -3,6 +3,7 @@
 
 import type { DeviceTensor, Ops, RoutingResult } from "../ops.js";
 import { attentionF32, linearF32, nllF32, releaseEngine, swigluF32 } from "./engine/ort-engine.js";
+import { actQuantRows } from "./reference/act-quant.js";
 import { add, rmsnorm, rope, sigmoidGate } from "./reference/elementwise.js";
 import { embedding, gatherRows, route, scatterAddRows } from "./reference/routing.js";
 
@@ -36,6 +37,10 @@ export class CpuOps implements Ops<CpuTensor> {
 
   async embedding(table: CpuTensor, ids: Int32Array): Promise<CpuTensor> {
     return t(embedding(table.data, table.cols, ids), [ids.length, table.cols]);
+  }
+  async actQuant(x: CpuTensor, rowLen: number, bits: number): Promise<CpuTensor> {
+    if (x.cols % rowLen !== 0) throw new Error(`actQuant: rowLen ${rowLen} does not divide ${x.cols} columns`);
+    return t(actQuantRows(x.data, rowLen, bits), [...x.shape]);
   }
   async rmsnorm(x: CpuTensor, w: CpuTensor, eps: number): Promise<CpuTensor> {
     return t(rmsnorm(x.data, w.data, x.rows, x.cols, eps), [x.rows, x.cols]);

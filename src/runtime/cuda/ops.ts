@@ -111,6 +111,13 @@ export class CudaOps implements Ops<CudaTensor> {
     return out;
   }
 
+  async actQuant(x: CudaTensor, rowLen: number, bits: number): Promise<CudaTensor> {
+    const [S, C] = shapes.actQuant(x.shape, rowLen, bits) as [number, number];
+    const y = this.alloc([S, C]);
+    const rows = (S * C) / rowLen;
+    if (rows > 0) this.run("act_quant.cu", "act_quant_rows", [rows, 1, 1], 128, [ptr(y.ptr), ptr(x.ptr), i32(rows), i32(rowLen), f32(2 ** bits - 1)]);
+    return y;
+  }
   async rmsnorm(x: CudaTensor, w: CudaTensor, eps: number): Promise<CudaTensor> {
     const [S, D] = shapes.rmsnorm(x.shape, w.shape) as [number, number];
     const y = this.alloc([S, D]);

@@ -89,6 +89,12 @@ export class NullOps implements Ops<NullTensor> {
     this.record("embedding", s, 0, 8 * shapes.size(s));
     return this.make(s);
   }
+  async actQuant(x: NullTensor, rowLen: number, bits: number): Promise<NullTensor> {
+    this.checkLive(x);
+    const s = shapes.actQuant(x.shape, rowLen, bits);
+    this.record("actQuant", s, 6 * shapes.size(s), 8 * shapes.size(s));
+    return this.make(s);
+  }
   async rmsnorm(x: NullTensor, w: NullTensor, _eps: number): Promise<NullTensor> {
     this.checkLive(x, w);
     const s = shapes.rmsnorm(x.shape, w.shape);

@@ -22,6 +22,12 @@ export const shapes = {
     for (let i = 0; i < ids.length; i++) if (ids[i]! < 0 || ids[i]! >= V) fail("embedding", `ids[${i}] = ${ids[i]} outside [0, ${V})`);
     return [ids.length, D];
   },
+  actQuant(x: Shape, rowLen: number, bits: number): number[] {
+    const [S, C] = matrix("actQuant", "x", x);
+    if (!Number.isInteger(rowLen) || rowLen <= 0 || C % rowLen !== 0) fail("actQuant", `rowLen ${rowLen} must divide the ${C} columns of x ${fmt(x)}`);
+    if (!Number.isInteger(bits) || bits < 2 || bits > 16) fail("actQuant", `bits must be an integer in [2, 16], got ${bits}`);
+    return [S, C];
+  },
   rmsnorm(x: Shape, w: Shape): number[] {
     const [S, D] = matrix("rmsnorm", "x", x);
     if (w.length !== 1 || w[0] !== D) fail("rmsnorm", `w must be [${D}] for x ${fmt(x)}, got ${fmt(w)}`);
