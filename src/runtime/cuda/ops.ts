@@ -19,13 +19,17 @@ export class CudaTensor implements DeviceTensor {
 }
 
 export type GemmMode = "fp32" | "tf32" | "bf16";
+export type AttentionImpl = "gemm" | "flash" | "flash-bf16";
+export const ATTENTION_IMPLS: readonly AttentionImpl[] = ["gemm", "flash", "flash-bf16"];
 
 export interface CudaOpsOptions {
   /** fp32 (default, exact), tf32 (tensor cores, inputs rounded to 10 mantissa bits), bf16 (inputs rounded to bf16) */
   gemm?: GemmMode;
-  /** "gemm" (default): cuBLAS batched GEMMs over bounded query chunks + a causal softmax kernel (tensor cores unless
-   *  gemm = fp32); "flash": kernels/attention.cu, fp32 CUDA cores, one BQ×BK score tile per head */
-  attention?: "gemm" | "flash";
+  /** "gemm" (default with gemm = fp32): cuBLAS batched GEMMs over bounded query chunks + a causal softmax kernel
+   *  (tensor cores unless gemm = fp32); "flash": kernels/attention.cu, fp32 CUDA cores, one BQ×BK score tile per head;
+   *  "flash-bf16" (default with gemm = tf32 or bf16): kernels/attention_bf16.cu, bf16 tensor cores, fp32 softmax, one
+   *  launch for all windows × heads (head dims that are multiples of 16 up to 128; others fall back to "gemm") */
+  attention?: AttentionImpl;
   /** bytes of logits one lm_head chunk may hold on the device (default 256 MiB) */
   nllChunkBytes?: number;
 }
@@ -36,7 +40,7 @@ const gridFor = (n: number) => Math.max(1, Math.min(Math.ceil(n / EW_BLOCK), 1 <
 export class CudaOps implements Ops<CudaTensor> {
   readonly device = "cuda";
   readonly gemmMode: GemmMode;
-  readonly attentionImpl: "gemm" | "flash";
+  readonly attentionImpl: AttentionImpl;
   private readonly nllChunkBytes: number;
   private readonly live = new Set<CudaTensor>();
   /** bf16 copies of GEMM weights (gemm = "bf16"), made on first use and freed with the tensor */
@@ -47,7 +51,7 @@ export class CudaOps implements Ops<CudaTensor> {
     opts: CudaOpsOptions = {},
   ) {
     this.gemmMode = opts.gemm ?? "fp32";
-    this.attentionImpl = opts.attention ?? "gemm";
+    this.attentionImpl = opts.attention ?? (this.gemmMode === "fp32" ? "gemm" : "flash-bf16");
     this.nllChunkBytes = opts.nllChunkBytes ?? 256 * 2 ** 20;
   }
 
@@ -179,7 +183,12 @@ export class CudaOps implements Ops<CudaTensor> {
     if (headDim > 256) throw new Error(`attention: headDim ${headDim} > 256 is not supported by kernels/attention.cu`);
     const out = this.alloc([R, C]);
     const W = R / windowLen;
-    if (R > 0 && this.attentionImpl === "gemm") {
+    const bf16Flash = this.attentionImpl === "flash-bf16" && headDim % 16 === 0 && headDim <= 128;
+    if (R > 0 && bf16Flash) {
+      const args = [ptr(out.ptr), ptr(q.ptr), ptr(k.ptr), ptr(v.ptr), i32(heads), i32(kvHeads), i32(windowLen), f32(Math.LOG2E / Math.sqrt(headDim))];
+      // 64 query rows per block, 4 warps (BQ, NWARP in kernels/attention_bf16.cu)
+      this.run("attention_bf16.cu", "attention_causal_bf16", [Math.ceil(windowLen / 64), heads, W], 128, args, { HD: headDim });
+    } else if (R > 0 && this.attentionImpl !== "flash") {
       attentionGemm(this.dev, { out: out.ptr, q: q.ptr, k: k.ptr, v: v.ptr, H: heads, KH: kvHeads, Dh: headDim, L: windowLen, W, tf32: this.gemmMode !== "fp32" });
     } else if (R > 0) {
       if (headDim % 4) throw new Error(`attention (flash): headDim ${headDim} must be a multiple of 4`);
