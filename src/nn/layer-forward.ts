@@ -6,6 +6,7 @@ import type { DeviceTensor, Ops } from "../runtime/ops.js";
 import type { LayerTensors, Mlp } from "./layer-weights.js";
 
 async function mlpForward<T extends DeviceTensor>(ops: Ops<T>, m: Mlp<T>, x: T): Promise<T> {
+  if (ops.mlp) return ops.mlp(x, m);
   const g = await ops.linear(x, m.gate);
   const u = await ops.linear(x, m.up);
   const h = await ops.swiglu(g, u);
@@ -18,9 +19,8 @@ async function mlpForward<T extends DeviceTensor>(ops: Ops<T>, m: Mlp<T>, x: T):
 
 async function attentionBlock<T extends DeviceTensor>(ops: Ops<T>, spec: ModelSpec, l: LayerTensors<T>, x: T, L: number): Promise<T> {
   const { heads: H, kvHeads: KH, headDim: Dh, ropeTheta } = spec;
-  const q0 = await ops.linear(x, l.q, l.qBias);
-  const k0 = await ops.linear(x, l.k, l.kBias);
-  const v = await ops.linear(x, l.v, l.vBias);
+  const proj = [{ w: l.q, bias: l.qBias }, { w: l.k, bias: l.kBias }, { w: l.v, bias: l.vBias }];
+  const [q0, k0, v] = (ops.linearMany ? await ops.linearMany(x, proj) : [await ops.linear(x, l.q, l.qBias), await ops.linear(x, l.k, l.kBias), await ops.linear(x, l.v, l.vBias)]) as [T, T, T];
   const q = await ops.rope(q0, H, Dh, ropeTheta, L);
   const k = await ops.rope(k0, KH, Dh, ropeTheta, L);
   ops.free(q0);
@@ -32,14 +32,12 @@ async function attentionBlock<T extends DeviceTensor>(ops: Ops<T>, spec: ModelSp
   return o;
 }
 
-/** Sparse MoE: softmax top-k routing (router in full precision), each expert on its tokens, weighted scatter-add. */
-async function moeBlock<T extends DeviceTensor>(ops: Ops<T>, spec: ModelSpec, l: LayerTensors<T>, x: T): Promise<T> {
-  const moe = spec.moe!;
-  const S = x.shape[0]!;
-  const logits = await ops.linear(x, l.router!);
+/** The primitive-op MoE path: routing comes back to the host, then per expert a gather, its MLP and a weighted
+ *  scatter-add (ascending expert order) into zeros. logits: [S, E] (freed here) → [S, D] */
+async function routedExperts<T extends DeviceTensor>(ops: Ops<T>, moe: NonNullable<ModelSpec["moe"]>, l: LayerTensors<T>, x: T, logits: T): Promise<T> {
   const { experts, weights } = await ops.route(logits, moe.topK, moe.normTopK);
   ops.free(logits);
-  let out = await ops.zeros([S, spec.hidden]);
+  const out = await ops.zeros([x.shape[0]!, x.shape[1]!]);
   for (let e = 0; e < moe.experts; e++) {
     const rows: number[] = [];
     const scale: number[] = [];
@@ -57,6 +55,18 @@ async function moeBlock<T extends DeviceTensor>(ops: Ops<T>, spec: ModelSpec, l:
     ops.free(xe);
     ops.free(y);
   }
+  return out;
+}
+
+/** Sparse MoE: softmax top-k routing (router in full precision), each expert on its tokens, weighted scatter-add. */
+async function moeBlock<T extends DeviceTensor>(ops: Ops<T>, spec: ModelSpec, l: LayerTensors<T>, x: T): Promise<T> {
+  const moe = spec.moe!;
+  const logits = await ops.linear(x, l.router!);
+  let out: T;
+  if (ops.moeExperts) {
+    out = await ops.moeExperts(x, logits, l.experts!, moe.topK, moe.normTopK);
+    ops.free(logits);
+  } else out = await routedExperts(ops, moe, l, x, logits);
   if (l.shared) {
     const s0 = await mlpForward(ops, l.shared, x);
     const s = l.sharedGate ? await ops.sigmoidGate(x, l.sharedGate, s0) : s0;

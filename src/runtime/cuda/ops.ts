@@ -2,13 +2,14 @@
 // fp32 (COMPUTE_32F, exact fp32 FMA; the default), tf32, or bf16 (weights kept as a bf16 shadow, activations cast to
 // bf16 per GEMM, fp32 accumulate and output). Everything else through kernels/*.cu in fp32.
 
-import type { DeviceTensor, Ops, RoutingResult } from "../ops.js";
+import type { DeviceTensor, MlpWeights, Ops, RoutingResult } from "../ops.js";
 import { shapes } from "../null/shapes.js";
 import type { DevicePtr } from "./ffi/driver.js";
 import { COMPUTE_32F, COMPUTE_32F_FAST_TF32, OP_N, OP_T, R_16BF, R_32F } from "./ffi/cublas.js";
 import type { CudaDevice } from "./device.js";
 import { f32, i32, i64, ptr, type KernelArg } from "./program.js";
 import { attentionGemm } from "./attention-gemm.js";
+import { linearMany, mlp, moeExperts } from "./fused.js";
 
 export class CudaTensor implements DeviceTensor {
   constructor(
@@ -59,7 +60,8 @@ export class CudaOps implements Ops<CudaTensor> {
     return { fp32: "fp32 (cuBLAS COMPUTE_32F)", tf32: "fp32 storage, tf32 GEMMs", bf16: "fp32 storage, bf16 GEMM inputs, fp32 accumulate" }[this.gemmMode];
   }
 
-  private alloc(shape: readonly number[]): CudaTensor {
+  /** A new fp32 tensor (internal: the fused ops in moe-device.ts / fused.ts use it too). */
+  alloc(shape: readonly number[]): CudaTensor {
     const size = shapes.size(shape);
     const t = new CudaTensor(this.dev.allocator.alloc(size * 4), [...shape], size);
     this.live.add(t);
@@ -73,7 +75,8 @@ export class CudaOps implements Ops<CudaTensor> {
     return p;
   }
 
-  private run(file: string, fn: string, grid: [number, number, number], block: number, args: KernelArg[], defines: Record<string, number> = {}): void {
+  /** Launches kernels/<file>:<fn> (internal). */
+  run(file: string, fn: string, grid: [number, number, number], block: number, args: KernelArg[], defines: Record<string, number> = {}): void {
     this.dev.kernel(file, fn, defines).launch(grid, [block, 1, 1], args);
   }
 
@@ -123,18 +126,19 @@ export class CudaOps implements Ops<CudaTensor> {
   }
 
   /** fp32 [n] → a new bf16 device buffer (caller frees). */
-  private toBf16(p: DevicePtr, n: number): DevicePtr {
+  toBf16(p: DevicePtr, n: number): DevicePtr {
     const out = this.dev.allocator.alloc(n * 2);
     this.run("elementwise.cu", "cast_f32_bf16", [gridFor(n), 1, 1], EW_BLOCK, [ptr(out), ptr(p), i64(n)]);
     return out;
   }
 
   /** y [M, N] = x [M, K] · w [N, K]ᵀ, row-major; in cuBLAS's column-major terms yᵀ = w · xᵀ. `wt` names the weight
-   *  tensor whose bf16 shadow may be reused. */
-  gemm(y: DevicePtr, x: DevicePtr, w: DevicePtr, M: number, K: number, N: number, wt?: CudaTensor): void {
+   *  tensor whose bf16 shadow may be reused. `xBf16`: x already holds bf16 (bf16 mode only; no cast launched). */
+  gemm(y: DevicePtr, x: DevicePtr, w: DevicePtr, M: number, K: number, N: number, wt?: CudaTensor, xBf16 = false): void {
     const { lib, handle } = this.dev.cublas;
     const g = { transa: OP_T, transb: OP_N, m: N, n: M, k: K, alpha: 1, lda: K, ldb: K, beta: 0, c: y, cType: R_32F, ldc: N };
     if (this.gemmMode !== "bf16") {
+      if (xBf16) throw new Error(`gemm: a bf16 input needs gemm mode bf16 (mode is ${this.gemmMode})`);
       const compute = this.gemmMode === "tf32" ? COMPUTE_32F_FAST_TF32 : COMPUTE_32F;
       lib.gemmEx(handle, { ...g, a: w, aType: R_32F, b: x, bType: R_32F, compute });
       return;
@@ -145,9 +149,9 @@ export class CudaOps implements Ops<CudaTensor> {
       wb = this.toBf16(w, N * K);
       if (wt) this.shadows.set(wt, wb);
     }
-    const xb = this.toBf16(x, M * K);
+    const xb = xBf16 ? x : this.toBf16(x, M * K);
     lib.gemmEx(handle, { ...g, a: wb, aType: R_16BF, b: xb, bType: R_16BF, compute: COMPUTE_32F });
-    this.dev.allocator.free(xb);
+    if (!xBf16) this.dev.allocator.free(xb);
     if (ownW) this.dev.allocator.free(wb);
   }
 
@@ -278,6 +282,18 @@ export class CudaOps implements Ops<CudaTensor> {
     this.dev.allocator.copyOut(out, np);
     for (const p of [logits, tp, np]) this.dev.allocator.free(p);
     return out;
+  }
+
+  async linearMany(x: CudaTensor, ws: ReadonlyArray<{ w: CudaTensor; bias?: CudaTensor }>): Promise<CudaTensor[]> {
+    return linearMany(this, x, ws);
+  }
+
+  async mlp(x: CudaTensor, m: MlpWeights<CudaTensor>): Promise<CudaTensor> {
+    return mlp(this, x, m);
+  }
+
+  async moeExperts(x: CudaTensor, logits: CudaTensor, experts: ReadonlyArray<MlpWeights<CudaTensor>>, k: number, renormalize: boolean): Promise<CudaTensor> {
+    return moeExperts(this, x, logits, experts, k, renormalize);
   }
 
   async dispose(): Promise<void> {
