@@ -1,10 +1,11 @@
 // Causal grouped-query flash attention on bf16 tensor cores: the FlashAttention-2 forward (Dao 2023, Algorithm 1;
 // register layout as in its CUTLASS-free re-implementations): q [W·L, H·HD], k, v [W·L, KH·HD] fp32 → out fp32.
 // One block = BQ query rows of one head of one window (all windows × heads in one launch); 4 warps × 16 rows. Q is
-// converted to bf16 into registers once; BK-key tiles of K (row-major) and Vᵀ are converted to bf16 into shared memory;
+// converted to bf16 into registers once; BK-key tiles of K and V are converted to bf16 into shared memory and read as
+// mma fragments with ldmatrix (V with .trans);
 // S = Q·Kᵀ and O += P·V run on `mma.sync.m16n8k16` (bf16 in, fp32 accumulate); the online softmax (running max and
 // sum) stays in fp32 registers, and P is re-used from the S accumulators as the A operand without touching memory.
-// Head h uses kv head ⌊h·KH/H⌋. Tiles wholly in a warp's future are skipped. HD (16 | HD ≤ 128) is a compile-time define.
+// Head h uses kv head ⌊h·KH/H⌋. Tiles wholly in a warp's future are skipped. HD (32 | HD ≤ 128) is a compile-time define.
 #include "common.cuh"
 
 #ifndef HD
@@ -13,8 +14,10 @@
 #define BQ 64
 #define BK 64
 #define NWARP 4
-#define KSTR (HD + 8)  // bf16 per K row in shared memory: the pad makes the B-fragment loads bank-conflict-free
-#define VSTR (BK + 8)  // bf16 per Vᵀ row
+#define KSTR (HD + 8)  // bf16 per K / V row in shared memory: the pad makes the 8-row ldmatrix loads bank-conflict-free
+#ifndef MINB
+#define MINB 2  // blocks per SM the register budget is sized for
+#endif
 
 // two fp32 → packed bf16x2, round to nearest even; `lo` lands in the low half (the lower-indexed element)
 __device__ __forceinline__ unsigned int pack_bf16x2(float lo, float hi) {
@@ -34,14 +37,25 @@ __device__ __forceinline__ void mma_bf16_16816(float* c, const unsigned int* a, 
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+// four 8×8 bf16 matrices from shared memory (lane l gives the address of row l%8 of matrix l/8); `.trans` hands each
+// lane the transposed elements, which turns row-major V into the col-major B operand of P·V
+__device__ __forceinline__ void ldsm_x4(unsigned int* r, const unsigned short* p) {
+  const unsigned int a = (unsigned int)__cvta_generic_to_shared(p);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n" : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+}
+__device__ __forceinline__ void ldsm_x4_trans(unsigned int* r, const unsigned short* p) {
+  const unsigned int a = (unsigned int)__cvta_generic_to_shared(p);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n" : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+}
+
 __device__ __forceinline__ float2 load2(const float* p, bool ok) { return ok ? *reinterpret_cast<const float2*>(p) : make_float2(0.f, 0.f); }
 
 // grid: (ceil(L/BQ), H, W), block: NWARP·32. scaleLog2 = log2(e)/√HD (scores are taken in base 2).
-extern "C" __global__ void __launch_bounds__(NWARP * 32)
+extern "C" __global__ void __launch_bounds__(NWARP * 32, MINB)
     attention_causal_bf16(float* __restrict__ out, const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v, int H, int KH, int L,
                           float scaleLog2) {
   __shared__ __align__(16) unsigned short ks[BK * KSTR];
-  __shared__ __align__(16) unsigned short vt[HD * VSTR];
+  __shared__ __align__(16) unsigned short vs[BK * KSTR];
   const int w = blockIdx.z, h = blockIdx.y, kvh = (h * KH) / H;
   const int q0 = (gridDim.x - 1 - blockIdx.x) * BQ;  // longest (last) query tiles are scheduled first
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -70,20 +84,14 @@ extern "C" __global__ void __launch_bounds__(NWARP * 32)
 
   const int kEnd = min(L, q0 + BQ);
   for (int k0 = 0; k0 < kEnd; k0 += BK) {
-    // K tile, row-major bf16 (keys ≥ L staged as zeros, masked below)
+    // K and V tiles, row-major bf16 (keys ≥ L staged as zeros, masked below)
     for (int i = threadIdx.x; i < BK * HD / 4; i += NWARP * 32) {
       const int r = i / (HD / 4), c = (i % (HD / 4)) * 4, key = k0 + r;
-      const float4 x = key < L ? *reinterpret_cast<const float4*>(kb + (size_t)key * kStride + c) : make_float4(0.f, 0.f, 0.f, 0.f);
+      const float4 z = make_float4(0.f, 0.f, 0.f, 0.f);
+      const float4 x = key < L ? *reinterpret_cast<const float4*>(kb + (size_t)key * kStride + c) : z;
+      const float4 y = key < L ? *reinterpret_cast<const float4*>(vb + (size_t)key * kStride + c) : z;
       *reinterpret_cast<uint2*>(ks + r * KSTR + c) = make_uint2(pack_bf16x2(x.x, x.y), pack_bf16x2(x.z, x.w));
-    }
-    // V tile transposed (Vᵀ [HD][BK]); consecutive threads take consecutive keys so the 16-bit stores do not conflict
-    for (int i = threadIdx.x; i < BK * HD / 4; i += NWARP * 32) {
-      const int r = i % BK, c = (i / BK) * 4, key = k0 + r;
-      const float4 x = key < L ? *reinterpret_cast<const float4*>(vb + (size_t)key * kStride + c) : make_float4(0.f, 0.f, 0.f, 0.f);
-      vt[(c + 0) * VSTR + r] = to_bf16(x.x);
-      vt[(c + 1) * VSTR + r] = to_bf16(x.y);
-      vt[(c + 2) * VSTR + r] = to_bf16(x.z);
-      vt[(c + 3) * VSTR + r] = to_bf16(x.w);
+      *reinterpret_cast<uint2*>(vs + r * KSTR + c) = make_uint2(pack_bf16x2(y.x, y.y), pack_bf16x2(y.z, y.w));
     }
     __syncthreads();
     if (k0 <= rw + 15) {  // warp-uniform: a tile wholly after this warp's last row changes nothing
@@ -91,10 +99,14 @@ extern "C" __global__ void __launch_bounds__(NWARP * 32)
 #pragma unroll
       for (int n = 0; n < BK / 8; n++) {
         s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
+        // matrices l/8 = 0..3: keys n·8 + l%8, dims kk·16 + 0, 8, 16, 24 → B fragments of k-steps kk and kk+1
+        const unsigned short* kp = ks + (n * 8 + (lane & 7)) * KSTR + (lane >> 3) * 8;
 #pragma unroll
-        for (int kk = 0; kk < HD / 16; kk++) {
-          const unsigned short* kp = ks + (n * 8 + g) * KSTR + kk * 16 + 2 * t;
-          mma_bf16_16816(s[n], qa[kk], *reinterpret_cast<const unsigned int*>(kp), *reinterpret_cast<const unsigned int*>(kp + 8));
+        for (int kk = 0; kk < HD / 16; kk += 2) {
+          unsigned int b[4];
+          ldsm_x4(b, kp + kk * 16);
+          mma_bf16_16816(s[n], qa[kk], b[0], b[1]);
+          mma_bf16_16816(s[n], qa[kk + 1], b[2], b[3]);
         }
       }
       if (k0 + BK - 1 > rw || k0 + BK > L) {  // the tile crosses the diagonal or the window's end: mask
@@ -148,10 +160,14 @@ extern "C" __global__ void __launch_bounds__(NWARP * 32)
       for (int kk = 0; kk < BK / 16; kk++) {
         const unsigned int pa[4] = {pack_bf16x2(s[2 * kk][0], s[2 * kk][1]), pack_bf16x2(s[2 * kk][2], s[2 * kk][3]),
                                     pack_bf16x2(s[2 * kk + 1][0], s[2 * kk + 1][1]), pack_bf16x2(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+        // matrices l/8 = 0..3: keys kk·16 + (0, 8, 0, 8) + l%8, dims (n, n, n+1, n+1)·8, transposed on load
+        const unsigned short* vp = vs + (kk * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)) * KSTR + (lane >> 4) * 8;
 #pragma unroll
-        for (int n = 0; n < HD / 8; n++) {
-          const unsigned short* vp = vt + (n * 8 + g) * VSTR + kk * 16 + 2 * t;
-          mma_bf16_16816(o[n], pa, *reinterpret_cast<const unsigned int*>(vp), *reinterpret_cast<const unsigned int*>(vp + 8));
+        for (int n = 0; n < HD / 8; n += 2) {
+          unsigned int b[4];
+          ldsm_x4_trans(b, vp + n * 8);
+          mma_bf16_16816(o[n], pa, b[0], b[1]);
+          mma_bf16_16816(o[n + 1], pa, b[2], b[3]);
         }
       }
     }

@@ -81,11 +81,11 @@ export async function layerForward<T extends DeviceTensor>(ops: Ops<T>, spec: Mo
   const xn = await ops.rmsnorm(x, l.inputNorm, spec.rmsEps);
   const attn = await attentionBlock(ops, spec, l, xn, windowLen);
   ops.free(xn);
-  const h = await ops.add(x, attn);
+  const [h, hn] = ops.addRmsnorm ? await ops.addRmsnorm(x, attn, l.postNorm, spec.rmsEps) : [await ops.add(x, attn), undefined];
   ops.free(attn);
-  const hn = await ops.rmsnorm(h, l.postNorm, spec.rmsEps);
-  const m = l.mlp ? await mlpForward(ops, l.mlp, hn) : await moeBlock(ops, spec, l, hn);
-  ops.free(hn);
+  const hn2 = hn ?? (await ops.rmsnorm(h, l.postNorm, spec.rmsEps));
+  const m = l.mlp ? await mlpForward(ops, l.mlp, hn2) : await moeBlock(ops, spec, l, hn2);
+  ops.free(hn2);
   const y = await ops.add(h, m);
   ops.free(h);
   ops.free(m);

@@ -58,6 +58,8 @@ export interface Ops<T extends DeviceTensor = DeviceTensor> {
   // primitive ops above (same math, same summation order) when they are absent.
   /** [x·w₀ᵀ + b₀, x·w₁ᵀ + b₁, …] sharing one read (and, in bf16 mode, one cast) of x: [S, K] */
   linearMany?(x: T, ws: ReadonlyArray<{ w: T; bias?: T }>): Promise<T[]>;
+  /** [h, y] = [a + b, rmsnorm(a + b) · w]: a, b [S, D], w [D] */
+  addRmsnorm?(a: T, b: T, w: T, eps: number): Promise<[T, T]>;
   /** down(silu(x·gateᵀ) ⊙ (x·upᵀ)): x [S, D] → [S, D] */
   mlp?(x: T, m: MlpWeights<T>): Promise<T>;
   /** Sparse MoE experts on the device: logits [S, E] → softmax top-k (renormalised when asked), each expert's MLP on

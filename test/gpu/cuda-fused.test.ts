@@ -4,7 +4,7 @@
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { swiglu } from "../../src/runtime/cpu/reference/elementwise.js";
+import { add, rmsnorm, swiglu } from "../../src/runtime/cpu/reference/elementwise.js";
 import { linear } from "../../src/runtime/cpu/reference/linear.js";
 import { gatherRows, route, scatterAddRows } from "../../src/runtime/cpu/reference/routing.js";
 import type { CudaOps, CudaTensor } from "../../src/runtime/cuda/ops.js";
@@ -111,6 +111,23 @@ test("moeExperts and mlp / linearMany in bf16 mode = the primitive CUDA ops in b
   for (let i = 0; i < 2; i++) assert.deepEqual(await ops.download(many[i]!), await ops.download(one[i]!), `linearMany[${i}] (seed ${s})`);
   for (const t of [tx, tl, want, got, m0, g, u, h, m1, bias, ...many, ...one, ...te.flatMap((m) => [m.gate, m.up, m.down])]) ops.free(t);
   assert.equal(ops.memory().liveTensors, 0, "tensors leaked");
+});
+
+test("addRmsnorm = add then rmsnorm, bit for bit, and = the CPU oracle", opts, async () => {
+  const ops = await cudaOps();
+  const s = seed();
+  const [S, D] = [129, 4096 + 96];
+  const [a, b, w] = [randn(S * D, s, 3), randn(S * D, s + 1), randn(D, s + 2)];
+  const [ta, tb, tw] = [await ops.upload(a, [S, D]), await ops.upload(b, [S, D]), await ops.upload(w, [D])];
+  const [h, y] = await ops.addRmsnorm(ta, tb, tw, 1e-5);
+  const h2 = await ops.add(ta, tb);
+  const y2 = await ops.rmsnorm(h2, tw, 1e-5);
+  assert.deepEqual(await ops.download(h), await ops.download(h2), `sum (seed ${s})`);
+  assert.deepEqual(await ops.download(y), await ops.download(y2), `normed (seed ${s})`);
+  const e = compare(await ops.download(y), rmsnorm(add(a, b), w, S, D, 1e-5));
+  lines.push(`addRmsnorm vs CPU oracle: ${fmtErr(e)} seed ${s}`);
+  assert.ok(e.relMax < 2e-6, `addRmsnorm (seed ${s}): ${fmtErr(e)}`); // as the rmsnorm parity test
+  for (const t of [ta, tb, tw, h, y, h2, y2]) ops.free(t);
 });
 
 after(async () => {

@@ -11,6 +11,8 @@ import type { CudaOps, CudaTensor } from "./ops.js";
 import { i32, i64, ptr } from "./program.js";
 
 const EW_BLOCK = 256;
+/** per-expert row counts are padded to this (kernels/moe_dispatch.cu says why) */
+const MOE_ROW_PAD = 128;
 const gridFor = (n: number) => Math.max(1, Math.min(Math.ceil(n / EW_BLOCK), 1 << 20));
 
 /** x [M, K] → [x·wᵢᵀ + bᵢ]; bf16 mode casts x once for all of them. */
@@ -73,21 +75,23 @@ export async function moeExperts(ops: CudaOps, x: CudaTensor, logits: CudaTensor
   if (S === 0) return out;
   const a = ops.dev.allocator;
   const R = S * k;
+  const Rp = R + E * (MOE_ROW_PAD - 1); // rows of the padded, expert-grouped buffers (upper bound)
   const bf16 = ops.gemmMode === "bf16";
   const ep = a.alloc(R * 4), wp = a.alloc(R * 4), pos = a.alloc(R * 4);
   const counts = a.alloc(E * 4), slots = a.alloc(E * S * 4);
-  const xg = a.alloc(R * D * (bf16 ? 2 : 4)), yg = a.alloc(R * D * 4);
+  const xg = a.alloc(Rp * D * (bf16 ? 2 : 4)), yg = a.alloc(Rp * D * 4);
   ops.run("moe.cu", "route_topk", [Math.ceil(S / 128), 1, 1], 128, [ptr(ep), ptr(wp), ptr(logits.ptr), i32(S), i32(E), i32(k), i32(renormalize ? 1 : 0)]);
   ops.run("moe_dispatch.cu", "moe_expert_lists", [E, 1, 1], 1024, [ptr(counts), ptr(slots), ptr(pos), ptr(ep), i32(S), i32(k)]);
-  ops.run("moe_dispatch.cu", bf16 ? "moe_gather_bf16" : "moe_gather_f32", [R, 1, 1], 128, [ptr(xg), ptr(x.ptr), ptr(counts), ptr(slots), i32(S), i32(k), i32(D), i32(E)]);
+  ops.run("moe_dispatch.cu", bf16 ? "moe_gather_bf16" : "moe_gather_f32", [Rp, 1, 1], 128, [ptr(xg), ptr(x.ptr), ptr(counts), ptr(slots), i32(S), i32(k), i32(D), i32(E), i32(MOE_ROW_PAD)]);
   const n = new Int32Array(E);
   a.copyOut(n, counts); // the one device→host copy: GEMM sizes
   let off = 0;
   for (let e = 0; e < E; e++) {
-    if (n[e]! > 0) mlpRows(ops, yg + off * D * 4, xg + off * D * (bf16 ? 2 : 4), bf16, n[e]!, experts[e]!);
-    off += n[e]!;
+    const rows = Math.ceil(n[e]! / MOE_ROW_PAD) * MOE_ROW_PAD;
+    if (rows > 0) mlpRows(ops, yg + off * D * 4, xg + off * D * (bf16 ? 2 : 4), bf16, rows, experts[e]!);
+    off += rows;
   }
-  ops.run("moe_dispatch.cu", "moe_combine", [S, 1, 1], 128, [ptr(out.ptr), ptr(yg), ptr(ep), ptr(wp), ptr(pos), ptr(counts), i32(S), i32(k), i32(D), i32(E)]);
+  ops.run("moe_dispatch.cu", "moe_combine", [S, 1, 1], 128, [ptr(out.ptr), ptr(yg), ptr(ep), ptr(wp), ptr(pos), ptr(counts), i32(S), i32(k), i32(D), i32(E), i32(MOE_ROW_PAD)]);
   for (const p of [ep, wp, pos, counts, slots, xg, yg]) a.free(p);
   return out;
 }

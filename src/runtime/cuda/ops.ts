@@ -29,7 +29,7 @@ export interface CudaOpsOptions {
   /** "gemm" (default with gemm = fp32): cuBLAS batched GEMMs over bounded query chunks + a causal softmax kernel
    *  (tensor cores unless gemm = fp32); "flash": kernels/attention.cu, fp32 CUDA cores, one BQ×BK score tile per head;
    *  "flash-bf16" (default with gemm = tf32 or bf16): kernels/attention_bf16.cu, bf16 tensor cores, fp32 softmax, one
-   *  launch for all windows × heads (head dims that are multiples of 16 up to 128; others fall back to "gemm") */
+   *  launch for all windows × heads (head dims that are multiples of 32 up to 128; others fall back to "gemm") */
   attention?: AttentionImpl;
   /** bytes of logits one lm_head chunk may hold on the device (default 256 MiB) */
   nllChunkBytes?: number;
@@ -125,6 +125,14 @@ export class CudaOps implements Ops<CudaTensor> {
     return y;
   }
 
+  async addRmsnorm(a: CudaTensor, b: CudaTensor, w: CudaTensor, eps: number): Promise<[CudaTensor, CudaTensor]> {
+    const [S, D] = shapes.rmsnorm(shapes.same("addRmsnorm", a.shape, b.shape), w.shape) as [number, number];
+    const h = this.alloc([S, D]);
+    const y = this.alloc([S, D]);
+    if (S > 0) this.run("rmsnorm.cu", "add_rmsnorm", [S, 1, 1], 256, [ptr(h.ptr), ptr(y.ptr), ptr(a.ptr), ptr(b.ptr), ptr(w.ptr), i32(S), i32(D), f32(eps)]);
+    return [h, y];
+  }
+
   /** fp32 [n] → a new bf16 device buffer (caller frees). */
   toBf16(p: DevicePtr, n: number): DevicePtr {
     const out = this.dev.allocator.alloc(n * 2);
@@ -187,7 +195,7 @@ export class CudaOps implements Ops<CudaTensor> {
     if (headDim > 256) throw new Error(`attention: headDim ${headDim} > 256 is not supported by kernels/attention.cu`);
     const out = this.alloc([R, C]);
     const W = R / windowLen;
-    const bf16Flash = this.attentionImpl === "flash-bf16" && headDim % 16 === 0 && headDim <= 128;
+    const bf16Flash = this.attentionImpl === "flash-bf16" && headDim % 32 === 0 && headDim <= 128;
     if (R > 0 && bf16Flash) {
       const args = [ptr(out.ptr), ptr(q.ptr), ptr(k.ptr), ptr(v.ptr), i32(heads), i32(kvHeads), i32(windowLen), f32(Math.LOG2E / Math.sqrt(headDim))];
       // 64 query rows per block, 4 warps (BQ, NWARP in kernels/attention_bf16.cu)
