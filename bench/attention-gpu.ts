@@ -1,12 +1,10 @@
 // bench/attention-gpu: one causal GQA attention call (fp32 activations in/out, as memc's forward holds them) in each
 // memc implementation vs torch sdpa (bf16, causal, enable_gqa) on the same shapes, CUDA-event timed after warm-up.
-// flash-bf16 is also timed with the register budget for 3 blocks per SM (MINB=3) next to the default (2).
 // Run on the GPU machine: node dist/bench/attention-gpu.js
 
 import { execa } from "execa";
 import { CudaDevice } from "../src/runtime/cuda/device.js";
 import { CudaOps } from "../src/runtime/cuda/ops.js";
-import { f32, i32, ptr } from "../src/runtime/cuda/program.js";
 
 const SHAPES = [
   { name: "llama-s (32×512, H 6/2, Dh 64)", W: 32, L: 512, H: 6, KH: 2, Dh: 64 },
@@ -14,12 +12,20 @@ const SHAPES = [
 ];
 
 const dev = CudaDevice.open(0);
-const time = (f: () => void, n = 10) => {
-  for (let i = 0; i < 2; i++) f();
-  return dev.time(() => {
-    for (let i = 0; i < n; i++) f();
-  }) / n;
-};
+/** mean ms of n awaited calls (each output freed before the next call, so the caching allocator reuses it) */
+async function time(f: () => Promise<void>, n: number): Promise<number> {
+  for (let i = 0; i < 2; i++) await f();
+  const d = dev.driver;
+  const [a, b] = [d.eventCreate(), d.eventCreate()];
+  d.eventRecord(a);
+  for (let i = 0; i < n; i++) await f();
+  d.eventRecord(b);
+  d.eventSynchronize(b);
+  const ms = d.eventElapsedMs(a, b) / n;
+  d.eventDestroy(a);
+  d.eventDestroy(b);
+  return ms;
+}
 for (const s of SHAPES) {
   const flops = (4 * s.W * s.H * s.L * s.L * s.Dh) / 2; // causal half of Q·Kᵀ and P·V
   const rand = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 2);
@@ -31,14 +37,9 @@ for (const s of SHAPES) {
   const line: string[] = [];
   for (const impl of ["gemm", "flash", "flash-bf16"] as const) {
     const o = new CudaOps(dev, { gemm: "tf32", attention: impl });
-    const ms = time(() => void o.attention(q, k, v, s.H, s.KH, s.Dh, s.L).then((y) => o.free(y)), impl === "flash-bf16" ? 10 : 2);
+    const ms = await time(async () => o.free(await o.attention(q, k, v, s.H, s.KH, s.Dh, s.L)), impl === "flash-bf16" ? 20 : 3);
     line.push(`${impl} ${ms.toFixed(2)} ms (${(flops / ms / 1e9).toFixed(0)} TFLOP/s)`);
   }
-  const out = dev.allocator.alloc(rows * s.H * s.Dh * 4);
-  const k3 = dev.kernel("attention_bf16.cu", "attention_causal_bf16", { HD: s.Dh, MINB: 3 });
-  const ms3 = time(() => k3.launch([Math.ceil(s.L / 64), s.H, s.W], [128, 1, 1], [ptr(out), ptr(q.ptr), ptr(k.ptr), ptr(v.ptr), i32(s.H), i32(s.KH), i32(s.L), f32(Math.LOG2E / Math.sqrt(s.Dh))]));
-  line.push(`flash-bf16 MINB=3 ${ms3.toFixed(2)} ms (${(flops / ms3 / 1e9).toFixed(0)} TFLOP/s)`);
-  dev.allocator.free(out);
   const py = await execa("python3", ["bench/attention-gpu-torch.py", "--W", `${s.W}`, "--L", `${s.L}`, "--H", `${s.H}`, "--KH", `${s.KH}`, "--Dh", `${s.Dh}`]);
   const t = JSON.parse(py.stdout.trim().split("\n").at(-1)!) as { ms: number; torch: string };
   line.push(`torch ${t.torch} sdpa bf16 ${t.ms.toFixed(2)} ms (${(flops / t.ms / 1e9).toFixed(0)} TFLOP/s)`);

@@ -1,8 +1,9 @@
 // Causal grouped-query flash attention on bf16 tensor cores: the FlashAttention-2 forward (Dao 2023, Algorithm 1;
-// register layout as in its CUTLASS-free re-implementations): q [W·L, H·HD], k, v [W·L, KH·HD] fp32 → out fp32.
+// register layout as in its CUTLASS-free re-implementations): q [W·L, H·HD] fp32, k, v [W·L, KH·HD] bf16 → out fp32.
 // One block = BQ query rows of one head of one window (all windows × heads in one launch); 4 warps × 16 rows. Q is
-// converted to bf16 into registers once; BK-key tiles of K and V are converted to bf16 into shared memory and read as
-// mma fragments with ldmatrix (V with .trans);
+// converted to bf16 into registers once; BK-key tiles of K and V (bf16, cast once per layer by the caller) stream into
+// a two-stage shared-memory ring with cp.async (tile i+1 lands while tile i is computed) and are read as mma fragments
+// with ldmatrix (V with .trans);
 // S = Q·Kᵀ and O += P·V run on `mma.sync.m16n8k16` (bf16 in, fp32 accumulate); the online softmax (running max and
 // sum) stays in fp32 registers, and P is re-used from the S accumulators as the A operand without touching memory.
 // Head h uses kv head ⌊h·KH/H⌋. Tiles wholly in a warp's future are skipped. HD (32 | HD ≤ 128) is a compile-time define.
@@ -15,9 +16,8 @@
 #define BK 64
 #define NWARP 4
 #define KSTR (HD + 8)  // bf16 per K / V row in shared memory: the pad makes the 8-row ldmatrix loads bank-conflict-free
-#ifndef MINB
-#define MINB 2  // blocks per SM the register budget is sized for
-#endif
+#define STAGE (2 * BK * KSTR)  // bf16 per pipeline stage: K tile then V tile
+// dynamic shared memory: 2 stages × STAGE bf16 (69,632 bytes at HD = 128)
 
 // two fp32 → packed bf16x2, round to nearest even; `lo` lands in the low half (the lower-indexed element)
 __device__ __forceinline__ unsigned int pack_bf16x2(float lo, float hi) {
@@ -48,14 +48,21 @@ __device__ __forceinline__ void ldsm_x4_trans(unsigned int* r, const unsigned sh
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n" : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
 }
 
+// 16 bytes global → shared without registers; src_bytes = 0 writes zeros (keys past the window's end)
+__device__ __forceinline__ void cp_async16(unsigned short* dst, const unsigned short* src, bool valid) {
+  const unsigned int d = (unsigned int)__cvta_generic_to_shared(dst);
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_wait_1() { asm volatile("cp.async.wait_group 1;\n" ::); }
+
 __device__ __forceinline__ float2 load2(const float* p, bool ok) { return ok ? *reinterpret_cast<const float2*>(p) : make_float2(0.f, 0.f); }
 
 // grid: (ceil(L/BQ), H, W), block: NWARP·32. scaleLog2 = log2(e)/√HD (scores are taken in base 2).
-extern "C" __global__ void __launch_bounds__(NWARP * 32, MINB)
-    attention_causal_bf16(float* __restrict__ out, const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v, int H, int KH, int L,
-                          float scaleLog2) {
-  __shared__ __align__(16) unsigned short ks[BK * KSTR];
-  __shared__ __align__(16) unsigned short vs[BK * KSTR];
+extern "C" __global__ void __launch_bounds__(NWARP * 32, 2)
+    attention_causal_bf16(float* __restrict__ out, const float* __restrict__ q, const unsigned short* __restrict__ k, const unsigned short* __restrict__ v,
+                          int H, int KH, int L, float scaleLog2) {
+  extern __shared__ __align__(16) unsigned short smem[];
   const int w = blockIdx.z, h = blockIdx.y, kvh = (h * KH) / H;
   const int q0 = (gridDim.x - 1 - blockIdx.x) * BQ;  // longest (last) query tiles are scheduled first
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -63,8 +70,21 @@ extern "C" __global__ void __launch_bounds__(NWARP * 32, MINB)
   const int r0 = rw + g, r1 = r0 + 8;  // this thread's two query rows
   const size_t qStride = (size_t)H * HD, kStride = (size_t)KH * HD;
   const float* qb = q + (size_t)w * L * qStride + (size_t)h * HD;
-  const float* kb = k + (size_t)w * L * kStride + (size_t)kvh * HD;
-  const float* vb = v + (size_t)w * L * kStride + (size_t)kvh * HD;
+  const unsigned short* kb = k + (size_t)w * L * kStride + (size_t)kvh * HD;
+  const unsigned short* vb = v + (size_t)w * L * kStride + (size_t)kvh * HD;
+  // K and V rows [k0, k0 + BK) into stage `st` (rows ≥ L as zeros, masked below); one cp.async group per tile
+  auto load_tile = [&](int k0, int st) {
+    unsigned short* ks = smem + st * STAGE;
+    unsigned short* vs = ks + BK * KSTR;
+    for (int i = threadIdx.x; i < BK * HD / 8; i += NWARP * 32) {
+      const int r = i / (HD / 8), c = (i % (HD / 8)) * 8, key = k0 + r;
+      const size_t off = (size_t)min(key, L - 1) * kStride + c;
+      cp_async16(ks + r * KSTR + c, kb + off, key < L);
+      cp_async16(vs + r * KSTR + c, vb + off, key < L);
+    }
+    cp_async_commit();
+  };
+  load_tile(0, 0);  // in flight while Q is read
 
   unsigned int qa[HD / 16][4];  // A fragments of this warp's 16×HD slice of Q, bf16
 #pragma unroll
@@ -82,17 +102,14 @@ extern "C" __global__ void __launch_bounds__(NWARP * 32, MINB)
   for (int n = 0; n < HD / 8; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
   float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;  // running max (base-2 units) and this thread's partial sums
 
-  const int kEnd = min(L, q0 + BQ);
-  for (int k0 = 0; k0 < kEnd; k0 += BK) {
-    // K and V tiles, row-major bf16 (keys ≥ L staged as zeros, masked below)
-    for (int i = threadIdx.x; i < BK * HD / 4; i += NWARP * 32) {
-      const int r = i / (HD / 4), c = (i % (HD / 4)) * 4, key = k0 + r;
-      const float4 z = make_float4(0.f, 0.f, 0.f, 0.f);
-      const float4 x = key < L ? *reinterpret_cast<const float4*>(kb + (size_t)key * kStride + c) : z;
-      const float4 y = key < L ? *reinterpret_cast<const float4*>(vb + (size_t)key * kStride + c) : z;
-      *reinterpret_cast<uint2*>(ks + r * KSTR + c) = make_uint2(pack_bf16x2(x.x, x.y), pack_bf16x2(x.z, x.w));
-      *reinterpret_cast<uint2*>(vs + r * KSTR + c) = make_uint2(pack_bf16x2(y.x, y.y), pack_bf16x2(y.z, y.w));
-    }
+  const int kEnd = min(L, q0 + BQ), nTiles = (kEnd + BK - 1) / BK;
+  for (int it = 0; it < nTiles; it++) {
+    const int k0 = it * BK;
+    const unsigned short* ks = smem + (it & 1) * STAGE;
+    const unsigned short* vs = ks + BK * KSTR;
+    if (it + 1 < nTiles) load_tile(k0 + BK, (it + 1) & 1);  // the other stage: free since the sync ending it-1
+    else cp_async_commit();                                 // an empty group keeps "all but the newest" = tile it
+    cp_async_wait_1();
     __syncthreads();
     if (k0 <= rw + 15) {  // warp-uniform: a tile wholly after this warp's last row changes nothing
       float s[BK / 8][4];

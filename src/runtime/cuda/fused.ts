@@ -32,22 +32,33 @@ export async function linearMany(ops: CudaOps, x: CudaTensor, ws: ReadonlyArray<
   return out;
 }
 
-/** y [M, D] = down(silu(x·gateᵀ) ⊙ x·upᵀ) for raw device rows; x is bf16 when `xBf16` (bf16 mode), else fp32. */
-function mlpRows(ops: CudaOps, y: DevicePtr, x: DevicePtr, xBf16: boolean, M: number, m: MlpWeights<CudaTensor>): void {
-  const [F, D] = [m.gate.shape[0]!, m.gate.shape[1]!];
+/** Scratch of one MLP call: gate and up outputs (fp32) and the SwiGLU product (bf16 in bf16 mode), for ≥ M rows. */
+interface MlpScratch {
+  g: DevicePtr;
+  u: DevicePtr;
+  h: DevicePtr;
+}
+
+function mlpScratch(ops: CudaOps, rows: number, F: number): MlpScratch {
   const a = ops.dev.allocator;
-  const g = a.alloc(M * F * 4);
-  const u = a.alloc(M * F * 4);
+  return { g: a.alloc(rows * F * 4), u: a.alloc(rows * F * 4), h: a.alloc(rows * F * (ops.gemmMode === "bf16" ? 2 : 4)) };
+}
+
+function freeScratch(ops: CudaOps, s: MlpScratch): void {
+  for (const p of [s.g, s.u, s.h]) ops.dev.allocator.free(p);
+}
+
+/** y [M, D] = down(silu(x·gateᵀ) ⊙ x·upᵀ) for raw device rows; x is bf16 when `xBf16` (bf16 mode), else fp32. */
+function mlpRows(ops: CudaOps, y: DevicePtr, x: DevicePtr, xBf16: boolean, M: number, m: MlpWeights<CudaTensor>, scratch?: MlpScratch): void {
+  const [F, D] = [m.gate.shape[0]!, m.gate.shape[1]!];
+  const { g, u, h } = scratch ?? mlpScratch(ops, M, F);
   ops.gemm(g, x, m.gate.ptr, M, D, F, m.gate, xBf16);
   ops.gemm(u, x, m.up.ptr, M, D, F, m.up, xBf16);
   const bf16 = ops.gemmMode === "bf16";
-  const h = a.alloc(M * F * (bf16 ? 2 : 4));
   if (bf16) ops.run("moe_dispatch.cu", "swiglu_bf16", [gridFor(M * F), 1, 1], EW_BLOCK, [ptr(h), ptr(g), ptr(u), i64(M * F)]);
   else ops.run("elementwise.cu", "swiglu", [gridFor(M * F), 1, 1], EW_BLOCK, [ptr(h), ptr(g), ptr(u), i64(M * F)]);
-  a.free(g);
-  a.free(u);
   ops.gemm(y, h, m.down.ptr, M, F, m.down.shape[0]!, m.down, bf16);
-  a.free(h);
+  if (!scratch) freeScratch(ops, { g, u, h });
 }
 
 /** x [S, D] → [S, D] */
@@ -85,12 +96,16 @@ export async function moeExperts(ops: CudaOps, x: CudaTensor, logits: CudaTensor
   ops.run("moe_dispatch.cu", bf16 ? "moe_gather_bf16" : "moe_gather_f32", [Rp, 1, 1], 128, [ptr(xg), ptr(x.ptr), ptr(counts), ptr(slots), i32(S), i32(k), i32(D), i32(E), i32(MOE_ROW_PAD)]);
   const n = new Int32Array(E);
   a.copyOut(n, counts); // the one device→host copy: GEMM sizes
+  const rows = Array.from(n, (c) => Math.ceil(c / MOE_ROW_PAD) * MOE_ROW_PAD);
+  // one scratch for all experts, sized for the largest (rounded to 1024 rows so its size rarely changes between calls)
+  const F = Math.max(...experts.map((m) => m.gate.shape[0]!));
+  const scratch = mlpScratch(ops, Math.ceil(Math.max(...rows) / 1024) * 1024, F);
   let off = 0;
   for (let e = 0; e < E; e++) {
-    const rows = Math.ceil(n[e]! / MOE_ROW_PAD) * MOE_ROW_PAD;
-    if (rows > 0) mlpRows(ops, yg + off * D * 4, xg + off * D * (bf16 ? 2 : 4), bf16, rows, experts[e]!);
-    off += rows;
+    if (rows[e]! > 0) mlpRows(ops, yg + off * D * 4, xg + off * D * (bf16 ? 2 : 4), bf16, rows[e]!, experts[e]!, scratch);
+    off += rows[e]!;
   }
+  freeScratch(ops, scratch);
   ops.run("moe_dispatch.cu", "moe_combine", [S, 1, 1], 128, [ptr(out.ptr), ptr(yg), ptr(ep), ptr(wp), ptr(pos), ptr(counts), i32(S), i32(k), i32(D), i32(E), i32(MOE_ROW_PAD)]);
   for (const p of [ep, wp, pos, counts, slots, xg, yg]) a.free(p);
   return out;

@@ -8,7 +8,7 @@ import type { DevicePtr } from "./ffi/driver.js";
 import { COMPUTE_32F, COMPUTE_32F_FAST_TF32, OP_N, OP_T, R_16BF, R_32F } from "./ffi/cublas.js";
 import type { CudaDevice } from "./device.js";
 import { f32, i32, i64, ptr, type KernelArg } from "./program.js";
-import { attentionGemm } from "./attention-gemm.js";
+import { attentionDispatch } from "./attention.js";
 import { linearMany, mlp, moeExperts } from "./fused.js";
 
 export class CudaTensor implements DeviceTensor {
@@ -194,20 +194,7 @@ export class CudaOps implements Ops<CudaTensor> {
     const [R, C] = shapes.attention(q.shape, k.shape, v.shape, heads, kvHeads, headDim, windowLen) as [number, number];
     if (headDim > 256) throw new Error(`attention: headDim ${headDim} > 256 is not supported by kernels/attention.cu`);
     const out = this.alloc([R, C]);
-    const W = R / windowLen;
-    const bf16Flash = this.attentionImpl === "flash-bf16" && headDim % 32 === 0 && headDim <= 128;
-    if (R > 0 && bf16Flash) {
-      const args = [ptr(out.ptr), ptr(q.ptr), ptr(k.ptr), ptr(v.ptr), i32(heads), i32(kvHeads), i32(windowLen), f32(Math.LOG2E / Math.sqrt(headDim))];
-      // 64 query rows per block, 4 warps (BQ, NWARP in kernels/attention_bf16.cu)
-      this.run("attention_bf16.cu", "attention_causal_bf16", [Math.ceil(windowLen / 64), heads, W], 128, args, { HD: headDim });
-    } else if (R > 0 && this.attentionImpl !== "flash") {
-      attentionGemm(this.dev, { out: out.ptr, q: q.ptr, k: k.ptr, v: v.ptr, H: heads, KH: kvHeads, Dh: headDim, L: windowLen, W, tf32: this.gemmMode !== "fp32" });
-    } else if (R > 0) {
-      if (headDim % 4) throw new Error(`attention (flash): headDim ${headDim} must be a multiple of 4`);
-      const args = [ptr(out.ptr), ptr(q.ptr), ptr(k.ptr), ptr(v.ptr), i32(heads), i32(kvHeads), i32(windowLen), f32(1 / Math.sqrt(headDim))];
-      // 64 query rows per block, 4 threads per row (BQ·TPQ in kernels/attention.cu)
-      this.run("attention.cu", "attention_causal", [Math.ceil(windowLen / 64), heads, W], 256, args, { HD: headDim });
-    }
+    if (R > 0) attentionDispatch(this, { out: out.ptr, q: q.ptr, k: k.ptr, v: v.ptr, H: heads, KH: kvHeads, Dh: headDim, L: windowLen, W: R / windowLen });
     return out;
   }
 
