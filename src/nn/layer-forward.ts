@@ -15,8 +15,10 @@ async function maybeQuant<T extends DeviceTensor>(ops: Ops<T>, x: T, rowLen: num
   return y;
 }
 
-/** x: the (already activation-quantized) input of gate/up */
+/** x: the (already activation-quantized) input of gate/up; bits: quantize the input of down too */
 async function mlpForward<T extends DeviceTensor>(ops: Ops<T>, m: Mlp<T>, x: T, bits?: number): Promise<T> {
+  // the fused backend path has no activation quantizer between SwiGLU and down_proj
+  if (ops.mlp && !bits) return ops.mlp(x, m);
   const g = await ops.linear(x, m.gate);
   const u = await ops.linear(x, m.up);
   const h = await maybeQuant(ops, await ops.swiglu(g, u), m.down.shape[1]!, bits);
@@ -29,9 +31,8 @@ async function mlpForward<T extends DeviceTensor>(ops: Ops<T>, m: Mlp<T>, x: T, 
 
 async function attentionBlock<T extends DeviceTensor>(ops: Ops<T>, spec: ModelSpec, l: LayerTensors<T>, x: T, L: number): Promise<T> {
   const { heads: H, kvHeads: KH, headDim: Dh, ropeTheta } = spec;
-  const q0 = await ops.linear(x, l.q, l.qBias);
-  const k0 = await ops.linear(x, l.k, l.kBias);
-  const v = await ops.linear(x, l.v, l.vBias);
+  const proj = [{ w: l.q, bias: l.qBias }, { w: l.k, bias: l.kBias }, { w: l.v, bias: l.vBias }];
+  const [q0, k0, v] = (ops.linearMany ? await ops.linearMany(x, proj) : [await ops.linear(x, l.q, l.qBias), await ops.linear(x, l.k, l.kBias), await ops.linear(x, l.v, l.vBias)]) as [T, T, T];
   const bits = spec.actBits;
   const q = await maybeQuant(ops, await ops.rope(q0, H, Dh, ropeTheta, L), Dh, bits);
   const k = await maybeQuant(ops, await ops.rope(k0, KH, Dh, ropeTheta, L), Dh, bits);
@@ -45,14 +46,12 @@ async function attentionBlock<T extends DeviceTensor>(ops: Ops<T>, spec: ModelSp
   return o;
 }
 
-/** Sparse MoE: softmax top-k routing (router in full precision), each expert on its tokens, weighted scatter-add. */
-async function moeBlock<T extends DeviceTensor>(ops: Ops<T>, spec: ModelSpec, l: LayerTensors<T>, x: T): Promise<T> {
-  const moe = spec.moe!;
-  const S = x.shape[0]!;
-  const logits = await ops.linear(x, l.router!);
+/** The primitive-op MoE path: routing comes back to the host, then per expert a gather, its MLP and a weighted
+ *  scatter-add (ascending expert order) into zeros. logits: [S, E] (freed here) → [S, D] */
+async function routedExperts<T extends DeviceTensor>(ops: Ops<T>, moe: NonNullable<ModelSpec["moe"]>, l: LayerTensors<T>, x: T, logits: T): Promise<T> {
   const { experts, weights } = await ops.route(logits, moe.topK, moe.normTopK);
   ops.free(logits);
-  let out = await ops.zeros([S, spec.hidden]);
+  const out = await ops.zeros([x.shape[0]!, x.shape[1]!]);
   for (let e = 0; e < moe.experts; e++) {
     const rows: number[] = [];
     const scale: number[] = [];
@@ -70,6 +69,18 @@ async function moeBlock<T extends DeviceTensor>(ops: Ops<T>, spec: ModelSpec, l:
     ops.free(xe);
     ops.free(y);
   }
+  return out;
+}
+
+/** Sparse MoE: softmax top-k routing (router in full precision), each expert on its tokens, weighted scatter-add. */
+async function moeBlock<T extends DeviceTensor>(ops: Ops<T>, spec: ModelSpec, l: LayerTensors<T>, x: T): Promise<T> {
+  const moe = spec.moe!;
+  const logits = await ops.linear(x, l.router!);
+  let out: T;
+  if (ops.moeExperts) {
+    out = await ops.moeExperts(x, logits, l.experts!, moe.topK, moe.normTopK);
+    ops.free(logits);
+  } else out = await routedExperts(ops, moe, l, x, logits);
   if (l.shared) {
     const s0 = await mlpForward(ops, l.shared, x);
     const s = l.sharedGate ? await ops.sigmoidGate(x, l.sharedGate, s0) : s0;
@@ -84,12 +95,12 @@ export async function layerForward<T extends DeviceTensor>(ops: Ops<T>, spec: Mo
   const xn = await maybeQuant(ops, await ops.rmsnorm(x, l.inputNorm, spec.rmsEps), spec.hidden, spec.actBits);
   const attn = await attentionBlock(ops, spec, l, xn, windowLen);
   ops.free(xn);
-  const h = await ops.add(x, attn);
+  const [h, hn] = ops.addRmsnorm ? await ops.addRmsnorm(x, attn, l.postNorm, spec.rmsEps) : [await ops.add(x, attn), undefined];
   ops.free(attn);
-  const hn = await maybeQuant(ops, await ops.rmsnorm(h, l.postNorm, spec.rmsEps), spec.hidden, spec.actBits);
+  const hq = await maybeQuant(ops, hn ?? (await ops.rmsnorm(h, l.postNorm, spec.rmsEps)), spec.hidden, spec.actBits);
   if (spec.actBits && !l.mlp) throw new Error("activation quantization (memc_activation_quant) is implemented for dense layers only");
-  const m = l.mlp ? await mlpForward(ops, l.mlp, hn, spec.actBits) : await moeBlock(ops, spec, l, hn);
-  ops.free(hn);
+  const m = l.mlp ? await mlpForward(ops, l.mlp, hq, spec.actBits) : await moeBlock(ops, spec, l, hq);
+  ops.free(hq);
   const y = await ops.add(h, m);
   ops.free(h);
   ops.free(m);

@@ -12,6 +12,13 @@ export interface RoutingResult {
   weights: Float32Array;
 }
 
+/** One SwiGLU MLP's weights (HF layout): gate, up [F, D], down [D, F]. */
+export interface MlpWeights<T> {
+  gate: T;
+  up: T;
+  down: T;
+}
+
 export interface Ops<T extends DeviceTensor = DeviceTensor> {
   readonly device: string;
   /** Host fp32 → device tensor (weights are uploaded once per block and released after). */
@@ -51,6 +58,18 @@ export interface Ops<T extends DeviceTensor = DeviceTensor> {
   zeros(shape: number[]): Promise<T>;
   /** Fused lm_head + cross-entropy: h: [S, D], w: [V, D], targets: [S] → per-token NLL [S] (full logits stay on the device). */
   nll(h: T, w: T, targets: Int32Array): Promise<Float32Array>;
+
+  // Optional fused ops: a backend that has them saves launches and host round trips; src/nn falls back to the
+  // primitive ops above (same math, same summation order) when they are absent.
+  /** [x·w₀ᵀ + b₀, x·w₁ᵀ + b₁, …] sharing one read (and, in bf16 mode, one cast) of x: [S, K] */
+  linearMany?(x: T, ws: ReadonlyArray<{ w: T; bias?: T }>): Promise<T[]>;
+  /** [h, y] = [a + b, rmsnorm(a + b) · w]: a, b [S, D], w [D] */
+  addRmsnorm?(a: T, b: T, w: T, eps: number): Promise<[T, T]>;
+  /** down(silu(x·gateᵀ) ⊙ (x·upᵀ)): x [S, D] → [S, D] */
+  mlp?(x: T, m: MlpWeights<T>): Promise<T>;
+  /** Sparse MoE experts on the device: logits [S, E] → softmax top-k (renormalised when asked), each expert's MLP on
+   *  its tokens, Σ_k weight · expert(x) per token summed in ascending expert order: x [S, D] → [S, D] */
+  moeExperts?(x: T, logits: T, experts: ReadonlyArray<MlpWeights<T>>, k: number, renormalize: boolean): Promise<T>;
   /** Release per-run resources (sessions, contexts). */
   dispose(): Promise<void>;
 }

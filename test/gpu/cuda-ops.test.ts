@@ -134,6 +134,39 @@ for (const impl of ["flash", "gemm", "gemm-tf32"] as const) {
   }
 }
 
+// bf16 tensor-core flash attention (kernels/attention_bf16.cu): L not a multiple of the 64-row tile, GQA ratios 1–4,
+// head dims 32 / 64 / 128, one window and several, a long window (1000) that runs 16 key tiles per query tile.
+const BF16_ATT_CASES = [...ATT_CASES, [8, 4, 32, 200, 2], [4, 4, 64, 65, 3], [8, 2, 128, 1000, 1], [12, 3, 64, 1, 4]] as const;
+for (const [H, KH, Dh, L, W] of BF16_ATT_CASES) {
+  test(`attention flash-bf16 (tensor cores) causal GQA H=${H} KH=${KH} Dh=${Dh} L=${L} W=${W}`, opts, async () => {
+    const base = await cudaOps();
+    const { CudaOps } = await import("../../src/runtime/cuda/ops.js");
+    const ops = new CudaOps(base.dev, { attention: "flash-bf16", gemm: "bf16" });
+    const s = seed();
+    const rows = W * L;
+    const q = randn(rows * H * Dh, s, 2); // σ = 2: sharper softmax rows than N(0,1), so the max-subtraction matters
+    const k = randn(rows * KH * Dh, s + 1);
+    const v = randn(rows * KH * Dh, s + 2);
+    const [tq, tk, tv] = [await ops.upload(q, [rows, H * Dh]), await ops.upload(k, [rows, KH * Dh]), await ops.upload(v, [rows, KH * Dh])];
+    const y = await ops.attention(tq, tk, tv, H, KH, Dh, L);
+    const got = await ops.download(y);
+    // (1) vs the oracle on the bf16-rounded Q, K, V the kernel multiplies: Q·Kᵀ products of bf16 values are exact in
+    // fp32, so what is left is P rounded to bf16 before P·V (relative 2⁻⁹ per weight, fp32 row sum unrounded):
+    // |Σ δp_j v_j| / Σ p_j ≤ 2⁻⁹ · max|v|. Bound: maxAbs ≤ 2⁻⁸ · max|v| (2× for fp32 exp2f/accumulation order).
+    const want = attention(bf16Round(q), bf16Round(k), bf16Round(v), rows, H, KH, Dh, L);
+    const e = compare(got, want);
+    const vmax = v.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+    measured.push({ op: `attention-flash-bf16(Dh=${Dh},L=${L},g=${H / KH})`, seed: s, err: fmtErr(e) });
+    assert.ok(e.maxAbs <= 2 ** -8 * vmax, `attention flash-bf16 (seed ${s}): ${fmtErr(e)} > 2^-8·max|v| = ${(2 ** -8 * vmax).toExponential(2)}`);
+    // (2) vs the exact fp32 oracle on the unrounded inputs: bf16 inputs (2⁻⁹ relative each) move σ=2 scores by ~1e-2
+    // and the outputs by ~1% in L2; 3e-2 still fails any indexing or masking error (those are O(1)).
+    const e2 = compare(got, attention(q, k, v, rows, H, KH, Dh, L));
+    measured.push({ op: `attention-flash-bf16 vs fp32(Dh=${Dh},L=${L})`, seed: s, err: fmtErr(e2) });
+    assert.ok(e2.relL2 <= 3e-2, `attention flash-bf16 vs fp32 oracle (seed ${s}): ${fmtErr(e2)}`);
+    for (const z of [tq, tk, tv, y]) ops.free(z);
+  });
+}
+
 test("swiglu and add", opts, async () => {
   const ops = await cudaOps();
   const s = seed();

@@ -25,11 +25,12 @@ const dir = kernelsDir();
 const files = readdirSync(dir).filter((f) => f.endsWith(".cu")).sort();
 
 test("kernels/ holds the expected kernel files", () => {
-  for (const f of ["attention.cu", "cross_entropy.cu", "elementwise.cu", "embedding.cu", "moe.cu", "rmsnorm.cu", "rope.cu"]) assert.ok(files.includes(f), `missing kernels/${f}`);
+  for (const f of ["attention.cu", "attention_bf16.cu", "cross_entropy.cu", "elementwise.cu", "embedding.cu", "moe.cu", "moe_dispatch.cu", "rmsnorm.cu", "rope.cu"]) assert.ok(files.includes(f), `missing kernels/${f}`);
 });
 
 const jobs: Array<{ file: string; defines: string[] }> = files.map((file) => ({ file, defines: [] }));
 for (const hd of [32, 128, 256]) jobs.push({ file: "attention.cu", defines: [`-DHD=${hd}`] });
+for (const hd of [32, 128]) jobs.push({ file: "attention_bf16.cu", defines: [`-DHD=${hd}`] }); // the default is 64
 
 type Result = { status: number; stderr: string };
 let running = 0;

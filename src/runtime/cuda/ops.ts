@@ -2,13 +2,14 @@
 // fp32 (COMPUTE_32F, exact fp32 FMA; the default), tf32, or bf16 (weights kept as a bf16 shadow, activations cast to
 // bf16 per GEMM, fp32 accumulate and output). Everything else through kernels/*.cu in fp32.
 
-import type { DeviceTensor, Ops, RoutingResult } from "../ops.js";
+import type { DeviceTensor, MlpWeights, Ops, RoutingResult } from "../ops.js";
 import { shapes } from "../null/shapes.js";
 import type { DevicePtr } from "./ffi/driver.js";
 import { COMPUTE_32F, COMPUTE_32F_FAST_TF32, OP_N, OP_T, R_16BF, R_32F } from "./ffi/cublas.js";
 import type { CudaDevice } from "./device.js";
 import { f32, i32, i64, ptr, type KernelArg } from "./program.js";
-import { attentionGemm } from "./attention-gemm.js";
+import { attentionDispatch } from "./attention.js";
+import { linearMany, mlp, moeExperts } from "./fused.js";
 
 export class CudaTensor implements DeviceTensor {
   constructor(
@@ -19,13 +20,17 @@ export class CudaTensor implements DeviceTensor {
 }
 
 export type GemmMode = "fp32" | "tf32" | "bf16";
+export type AttentionImpl = "gemm" | "flash" | "flash-bf16";
+export const ATTENTION_IMPLS: readonly AttentionImpl[] = ["gemm", "flash", "flash-bf16"];
 
 export interface CudaOpsOptions {
   /** fp32 (default, exact), tf32 (tensor cores, inputs rounded to 10 mantissa bits), bf16 (inputs rounded to bf16) */
   gemm?: GemmMode;
-  /** "gemm" (default): cuBLAS batched GEMMs over bounded query chunks + a causal softmax kernel (tensor cores unless
-   *  gemm = fp32); "flash": kernels/attention.cu, fp32 CUDA cores, one BQ×BK score tile per head */
-  attention?: "gemm" | "flash";
+  /** "gemm" (default with gemm = fp32): cuBLAS batched GEMMs over bounded query chunks + a causal softmax kernel
+   *  (tensor cores unless gemm = fp32); "flash": kernels/attention.cu, fp32 CUDA cores, one BQ×BK score tile per head;
+   *  "flash-bf16" (default with gemm = tf32 or bf16): kernels/attention_bf16.cu, bf16 tensor cores, fp32 softmax, one
+   *  launch for all windows × heads (head dims that are multiples of 32 up to 128; others fall back to "gemm") */
+  attention?: AttentionImpl;
   /** bytes of logits one lm_head chunk may hold on the device (default 256 MiB) */
   nllChunkBytes?: number;
 }
@@ -36,7 +41,7 @@ const gridFor = (n: number) => Math.max(1, Math.min(Math.ceil(n / EW_BLOCK), 1 <
 export class CudaOps implements Ops<CudaTensor> {
   readonly device = "cuda";
   readonly gemmMode: GemmMode;
-  readonly attentionImpl: "gemm" | "flash";
+  readonly attentionImpl: AttentionImpl;
   private readonly nllChunkBytes: number;
   private readonly live = new Set<CudaTensor>();
   /** bf16 copies of GEMM weights (gemm = "bf16"), made on first use and freed with the tensor */
@@ -47,7 +52,7 @@ export class CudaOps implements Ops<CudaTensor> {
     opts: CudaOpsOptions = {},
   ) {
     this.gemmMode = opts.gemm ?? "fp32";
-    this.attentionImpl = opts.attention ?? "gemm";
+    this.attentionImpl = opts.attention ?? (this.gemmMode === "fp32" ? "gemm" : "flash-bf16");
     this.nllChunkBytes = opts.nllChunkBytes ?? 256 * 2 ** 20;
   }
 
@@ -55,7 +60,8 @@ export class CudaOps implements Ops<CudaTensor> {
     return { fp32: "fp32 (cuBLAS COMPUTE_32F)", tf32: "fp32 storage, tf32 GEMMs", bf16: "fp32 storage, bf16 GEMM inputs, fp32 accumulate" }[this.gemmMode];
   }
 
-  private alloc(shape: readonly number[]): CudaTensor {
+  /** A new fp32 tensor (internal: the fused ops in moe-device.ts / fused.ts use it too). */
+  alloc(shape: readonly number[]): CudaTensor {
     const size = shapes.size(shape);
     const t = new CudaTensor(this.dev.allocator.alloc(size * 4), [...shape], size);
     this.live.add(t);
@@ -69,7 +75,8 @@ export class CudaOps implements Ops<CudaTensor> {
     return p;
   }
 
-  private run(file: string, fn: string, grid: [number, number, number], block: number, args: KernelArg[], defines: Record<string, number> = {}): void {
+  /** Launches kernels/<file>:<fn> (internal). */
+  run(file: string, fn: string, grid: [number, number, number], block: number, args: KernelArg[], defines: Record<string, number> = {}): void {
     this.dev.kernel(file, fn, defines).launch(grid, [block, 1, 1], args);
   }
 
@@ -125,19 +132,28 @@ export class CudaOps implements Ops<CudaTensor> {
     return y;
   }
 
+  async addRmsnorm(a: CudaTensor, b: CudaTensor, w: CudaTensor, eps: number): Promise<[CudaTensor, CudaTensor]> {
+    const [S, D] = shapes.rmsnorm(shapes.same("addRmsnorm", a.shape, b.shape), w.shape) as [number, number];
+    const h = this.alloc([S, D]);
+    const y = this.alloc([S, D]);
+    if (S > 0) this.run("rmsnorm.cu", "add_rmsnorm", [S, 1, 1], 256, [ptr(h.ptr), ptr(y.ptr), ptr(a.ptr), ptr(b.ptr), ptr(w.ptr), i32(S), i32(D), f32(eps)]);
+    return [h, y];
+  }
+
   /** fp32 [n] → a new bf16 device buffer (caller frees). */
-  private toBf16(p: DevicePtr, n: number): DevicePtr {
+  toBf16(p: DevicePtr, n: number): DevicePtr {
     const out = this.dev.allocator.alloc(n * 2);
     this.run("elementwise.cu", "cast_f32_bf16", [gridFor(n), 1, 1], EW_BLOCK, [ptr(out), ptr(p), i64(n)]);
     return out;
   }
 
   /** y [M, N] = x [M, K] · w [N, K]ᵀ, row-major; in cuBLAS's column-major terms yᵀ = w · xᵀ. `wt` names the weight
-   *  tensor whose bf16 shadow may be reused. */
-  gemm(y: DevicePtr, x: DevicePtr, w: DevicePtr, M: number, K: number, N: number, wt?: CudaTensor): void {
+   *  tensor whose bf16 shadow may be reused. `xBf16`: x already holds bf16 (bf16 mode only; no cast launched). */
+  gemm(y: DevicePtr, x: DevicePtr, w: DevicePtr, M: number, K: number, N: number, wt?: CudaTensor, xBf16 = false): void {
     const { lib, handle } = this.dev.cublas;
     const g = { transa: OP_T, transb: OP_N, m: N, n: M, k: K, alpha: 1, lda: K, ldb: K, beta: 0, c: y, cType: R_32F, ldc: N };
     if (this.gemmMode !== "bf16") {
+      if (xBf16) throw new Error(`gemm: a bf16 input needs gemm mode bf16 (mode is ${this.gemmMode})`);
       const compute = this.gemmMode === "tf32" ? COMPUTE_32F_FAST_TF32 : COMPUTE_32F;
       lib.gemmEx(handle, { ...g, a: w, aType: R_32F, b: x, bType: R_32F, compute });
       return;
@@ -148,9 +164,9 @@ export class CudaOps implements Ops<CudaTensor> {
       wb = this.toBf16(w, N * K);
       if (wt) this.shadows.set(wt, wb);
     }
-    const xb = this.toBf16(x, M * K);
+    const xb = xBf16 ? x : this.toBf16(x, M * K);
     lib.gemmEx(handle, { ...g, a: wb, aType: R_16BF, b: xb, bType: R_16BF, compute: COMPUTE_32F });
-    this.dev.allocator.free(xb);
+    if (!xBf16) this.dev.allocator.free(xb);
     if (ownW) this.dev.allocator.free(wb);
   }
 
@@ -185,15 +201,7 @@ export class CudaOps implements Ops<CudaTensor> {
     const [R, C] = shapes.attention(q.shape, k.shape, v.shape, heads, kvHeads, headDim, windowLen) as [number, number];
     if (headDim > 256) throw new Error(`attention: headDim ${headDim} > 256 is not supported by kernels/attention.cu`);
     const out = this.alloc([R, C]);
-    const W = R / windowLen;
-    if (R > 0 && this.attentionImpl === "gemm") {
-      attentionGemm(this.dev, { out: out.ptr, q: q.ptr, k: k.ptr, v: v.ptr, H: heads, KH: kvHeads, Dh: headDim, L: windowLen, W, tf32: this.gemmMode !== "fp32" });
-    } else if (R > 0) {
-      if (headDim % 4) throw new Error(`attention (flash): headDim ${headDim} must be a multiple of 4`);
-      const args = [ptr(out.ptr), ptr(q.ptr), ptr(k.ptr), ptr(v.ptr), i32(heads), i32(kvHeads), i32(windowLen), f32(1 / Math.sqrt(headDim))];
-      // 64 query rows per block, 4 threads per row (BQ·TPQ in kernels/attention.cu)
-      this.run("attention.cu", "attention_causal", [Math.ceil(windowLen / 64), heads, W], 256, args, { HD: headDim });
-    }
+    if (R > 0) attentionDispatch(this, { out: out.ptr, q: q.ptr, k: k.ptr, v: v.ptr, H: heads, KH: kvHeads, Dh: headDim, L: windowLen, W: R / windowLen });
     return out;
   }
 
@@ -276,6 +284,18 @@ export class CudaOps implements Ops<CudaTensor> {
     this.dev.allocator.copyOut(out, np);
     for (const p of [logits, tp, np]) this.dev.allocator.free(p);
     return out;
+  }
+
+  async linearMany(x: CudaTensor, ws: ReadonlyArray<{ w: CudaTensor; bias?: CudaTensor }>): Promise<CudaTensor[]> {
+    return linearMany(this, x, ws);
+  }
+
+  async mlp(x: CudaTensor, m: MlpWeights<CudaTensor>): Promise<CudaTensor> {
+    return mlp(this, x, m);
+  }
+
+  async moeExperts(x: CudaTensor, logits: CudaTensor, experts: ReadonlyArray<MlpWeights<CudaTensor>>, k: number, renormalize: boolean): Promise<CudaTensor> {
+    return moeExperts(this, x, logits, experts, k, renormalize);
   }
 
   async dispose(): Promise<void> {
