@@ -4,7 +4,7 @@
 # one `run` call carries alone (with the ~13 MiB tree); each call copies its part into /tmp/memc on the (still warm)
 # machine, the call with the last part unpacks them, and the runs that follow work in /tmp/memc.
 #
-#   scripts/gpu-stage.sh build          → .gpu-main/ (dist without source maps, kernels, package.json): carry with .device
+#   scripts/gpu-stage.sh build          → .gpu-main/ (dist without source maps, kernels, bin, scripts, golden subsets): carry with .device
 #   scripts/gpu-stage.sh weights NAME.. → .gpuw-1/, .gpuw-2/, …: models NAME…, the held-out texts, calib/english.txt
 # On the device:  call 1 (carry .device .gpu-main):  bash .device/enter.sh bash .gpu-main/unstage.sh
 #                 call k (carry .gpuw-k):             bash .gpuw-k/unstage.sh
@@ -17,10 +17,12 @@ PART_BYTES=${PART_BYTES:-47000000}
 case "${1:-}" in
   build)
     rm -rf .gpu-main && mkdir -p .gpu-main
-    cp -r dist kernels package.json .gpu-main/ && find .gpu-main -name '*.map' -delete
+    cp -r dist kernels bin scripts package.json .gpu-main/ && find .gpu-main -name '*.map' -delete
+    # the tiny models' golden logits cut to what fits (test/gpu/golden-subset.ts)
+    node dist/test/gpu/golden-subset.js .gpu-main/.gpufx >/dev/null
     cat > .gpu-main/unstage.sh <<'EOS'
 set -e
-mkdir -p /tmp/memc && cp -r node_modules fixtures .gpu-main/dist .gpu-main/kernels .gpu-main/package.json /tmp/memc/
+mkdir -p /tmp/memc && cp -r node_modules fixtures .gpu-main/dist .gpu-main/kernels .gpu-main/bin .gpu-main/scripts .gpu-main/package.json .gpu-main/.gpufx /tmp/memc/
 echo "staged build in /tmp/memc"
 EOS
     du -sh .gpu-main ;;

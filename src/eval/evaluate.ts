@@ -17,6 +17,8 @@ export interface EvalOptions {
   seqlen?: number;
   device: string;
   maxWindows?: number;
+  /** CUDA GEMM mode (fp32 exact by default; tf32; bf16 as a bf16 runtime computes) */
+  gemm?: "fp32" | "tf32" | "bf16";
 }
 
 export interface EvalResult extends PplResult {
@@ -32,7 +34,7 @@ export async function evaluateModel(modelDir: string, files: string[], opts: Eva
   const ckpt = await openCheckpoint(modelDir);
   const tok = await loadTokenizer(modelDir);
   const src = await openWeightSource(ckpt);
-  const ops = await openOps(opts.device, emit);
+  const ops = await openOps(opts.device, emit, opts.gemm);
   const seqlen = opts.seqlen ?? Math.min(2048, ckpt.spec.maxPositions);
   const results: EvalResult[] = [];
   try {
@@ -51,7 +53,7 @@ export async function evaluateModel(modelDir: string, files: string[], opts: Eva
         seqlen,
         windows: r.windows,
         bos: false,
-        dtype: "fp32",
+        dtype: ops.device === "cuda" && opts.gemm && opts.gemm !== "fp32" ? `fp32 (${opts.gemm} GEMMs)` : "fp32",
         device: ops.device,
         runtime: "memc",
       };

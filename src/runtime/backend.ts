@@ -22,13 +22,14 @@ export async function cudaUnusableReason(): Promise<string | undefined> {
   }
 }
 
-export async function openOps(device: string, emit: Emit): Promise<Ops<DeviceTensor>> {
+/** gemm: the CUDA GEMM mode (fp32 = exact, the default; tf32; bf16 = bf16 operands, fp32 accumulate); ignored elsewhere. */
+export async function openOps(device: string, emit: Emit, gemm?: "fp32" | "tf32" | "bf16"): Promise<Ops<DeviceTensor>> {
   if (device === "cpu") return new CpuOps();
   if (device === "null") return new NullOps();
   if (device === "cuda" || device === "auto") {
     try {
       const { openCudaOps } = await import("./cuda/index.js");
-      return await openCudaOps();
+      return await openCudaOps(gemm ? { gemm } : {});
     } catch (e) {
       if (device === "cuda") throw new InputError(`--device cuda: CUDA is not usable here: ${(e as Error).message} (run \`memc doctor\`)`);
       emit({ kind: "log", level: "info", message: `device auto: using cpu (cuda not usable: ${(e as Error).message})` });

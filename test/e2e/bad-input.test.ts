@@ -135,6 +135,7 @@ test("bad option values are usage errors", () => {
   expectBad(["quantize", modelDir("llama-t"), "-o", join(work, "q2"), "--wbits", "four"], /expected an integer, got "four"/);
   expectBad(["quantize", modelDir("llama-t"), "-o", join(work, "q3"), "--wbits", "9", "--group-size", "32"], /wbits/);
   expectBad(["eval", modelDir("llama-t"), "--ppl", join(work, "nope.txt")], /nope\.txt: no such file/);
+  expectBad([...evalArgs(modelDir("llama-t")), "--gemm", "fp16"], /--gemm fp16: expected fp32, tf32 or bf16/);
 });
 
 test("existing output directory is not clobbered without --overwrite", () => {
