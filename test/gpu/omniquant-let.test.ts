@@ -256,8 +256,8 @@ test("llama-t W4A4 --let end to end: runOmniQuant on cuda vs cpu (per-channel W4
       // LET or act-quant gradient moves the scales by ~let_lr per step, i.e. ≥ 1e-3). Later layers are chaotic — the
       // control (bench/omniquant-perturbation.ts --w4a4, CPU only, embeddings × (1 + 2⁻²³)) moves layers 2 / 3 by mean
       // |Δ| 4.4e-3 / 1.8e-2 (LWC + LET together, 81 / 95 % of them by > 1e-3) — so only the mean is bounded there.
-      assert.ok(Math.abs(lc.lossBefore - lg.lossBefore) <= (li === 0 ? 1e-4 : 3e-2) * lc.lossBefore, `layer ${li} mse before`);
-      assert.ok(Math.abs(lc.lossAfter - lg.lossAfter) <= (li === 0 ? 1e-4 : 3e-2) * lc.lossAfter, `layer ${li} mse after`);
+      assert.ok(Math.abs(lc.lossBefore - lg.lossBefore) <= (li === 0 ? 1e-3 : 3e-2) * lc.lossBefore, `layer ${li} mse before`);
+      assert.ok(Math.abs(lc.lossAfter - lg.lossAfter) <= (li === 0 ? 1e-3 : 3e-2) * lc.lossAfter, `layer ${li} mse after`);
       assert.ok(sumD <= (li === 0 ? 1e-5 : 0.02) * sumRef, `layer ${li}: LET scales differ by ${(sumD / nl).toExponential(2)} on average (> ${li === 0 ? "1e-5" : "2%"} of |s|)`);
     }
     const rawConfig = { ...ckpt.rawConfig, [ACT_QUANT_KEY]: actQuantConfig(4) };
