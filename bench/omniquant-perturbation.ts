@@ -5,7 +5,8 @@
 // With --w4a4: the weight-activation setting of test/gpu/omniquant-let.test.ts (W4 per-channel, A4, LET; 8 × 128
 // windows, 2 epochs) instead of W3 g32 LWC, and also the LET scales' mean |Δ| and both runs' ppl (16 × 256 windows,
 // activation quantizers on) — the yardstick for that test's cuda-vs-cpu bounds.
-// Usage: node dist/bench/omniquant-perturbation.js [--w4a4] [MODEL=fixtures/llama-t] [CALIB=fixtures/text/english-sample.txt]
+// --w4a4 --no-let: the same without LET (LWC + A4).
+// Usage: node dist/bench/omniquant-perturbation.js [--w4a4 [--no-let]] [MODEL=fixtures/llama-t] [CALIB=fixtures/text/english-sample.txt]
 
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +22,8 @@ import { evaluateModel } from "../src/eval/evaluate.js";
 const args = process.argv.slice(2);
 const w4a4 = args[0] === "--w4a4";
 if (w4a4) args.shift();
+const noLet = args[0] === "--no-let";
+if (noLet) args.shift();
 const model = args[0] ?? "fixtures/llama-t";
 const calib = args[1] ?? "fixtures/text/english-sample.txt";
 const tmp = mkdtempSync(join(tmpdir(), "memc-oq-perturb-"));
@@ -32,7 +35,7 @@ await writeTransformedCheckpoint(ckpt, pdir, (n) => (n === EMBED ? { dtype: "F32
 for (const f of ["tokenizer.json", "tokenizer_config.json"]) copyFileSync(join(model, f), join(pdir, f));
 const perturbed = await openCheckpoint(pdir);
 const base: OmniQuantOptions = w4a4
-  ? { wbits: 4, groupSize: -1, sym: false, calib, nsamples: 8, seqlen: 128, epochs: 2, seed: 2, lwcLr: 1e-2, abits: 4, let: true }
+  ? { wbits: 4, groupSize: -1, sym: false, calib, nsamples: 8, seqlen: 128, epochs: 2, seed: 2, lwcLr: 1e-2, abits: 4, let: !noLet }
   : { wbits: 3, groupSize: 32, sym: false, calib, nsamples: 8, seqlen: 128, epochs: 2, seed: 2, lwcLr: 1e-2 };
 const ra = await runOmniQuant(ckpt, { ...base, stateDir: join(tmp, "a") }, silent);
 const rb = await runOmniQuant(perturbed, { ...base, stateDir: join(tmp, "b") }, silent);
