@@ -3,11 +3,15 @@
 //   memc quantize MODEL -o OUT --method omniquant --device cuda --calib calib/english.txt --nsamples 128 --seqlen 512
 // (seed 2, lr 1e-2, asymmetric, as the reference scripts), then `memc eval --device cuda --seqlen 512` of the fp model
 // and each output on english/code/math held-out text, and prints a markdown table + JSON.
-// Usage: node dist/bench/omniquant-quality.js MODEL_DIR [--shared DIR] [--out DIR] [--only w4,w3,w2] [--epochs-scale 0.5]
+// W4A4 (llama family only; the reference's Mixtral path is LWC only): the reference's W4A4 script group (per-channel
+// weights, i.e. no --group_size, 20 epochs, --lwc --let, per-token A4) → `--wbits 4 --group-size -1 --abits 4 --let`
+// (memc's let_lr 5e-3 / α 0.5 defaults; the script's 1e-3 / 0.75 are not exposed on the CLI), and its RTN baseline
+// `--method rtn --wbits 4 --group-size -1 --abits 4` (eval applies the A4 quantizers from config.json for both).
+// Usage: node dist/bench/omniquant-quality.js MODEL_DIR [--shared DIR] [--out DIR] [--only w4,w3,w2,w4a4] [--epochs-scale 0.5]
 //        [--gemm fp32|tf32|bf16] [--group N (smoke tests only)] [--json FILE]. Resume state lives beside each output, so a rerun continues.
 
 import { execa } from "execa";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -20,7 +24,8 @@ if (!model || model.startsWith("--")) {
 }
 const shared = arg("--shared") ?? process.env.MEMC_SHARED ?? "../shared";
 const outDir = arg("--out") ?? join("/tmp", `memc-oq-quality-${basename(resolve(model))}`);
-const only = new Set((arg("--only") ?? "w4,w3,w2").split(","));
+const only = new Set((arg("--only") ?? "w4,w3,w2,w4a4").split(","));
+const moe = /mixtral|moe/i.test(String((JSON.parse(readFileSync(join(model, "config.json"), "utf8")) as { model_type?: string }).model_type));
 const epochsScale = Number(arg("--epochs-scale") ?? 1);
 const gemm = arg("--gemm") ?? "fp32";
 /** smoke runs on models whose widths 128/64 do not divide (llama-t: 352): one group size for every setting */
@@ -28,11 +33,16 @@ const groupOverride = arg("--group") === undefined ? undefined : Number(arg("--g
 const cli = fileURLToPath(new URL("../../bin/memc.js", import.meta.url));
 const calib = join(shared, "fixtures/text/calib/english.txt");
 const texts = ["english", "code", "math"].map((t) => [t, join(shared, `fixtures/text/eval/${t}-heldout.txt`)] as const);
-const SETTINGS = [
+interface Setting { key: string; label: string; wbits: number; group: number; epochs: number; abits?: number; let?: boolean }
+const SETTINGS: Setting[] = ([
   { key: "w4", label: "W4A16 g128", wbits: 4, group: 128, epochs: 20 },
   { key: "w3", label: "W3A16 g128", wbits: 3, group: 128, epochs: 20 },
   { key: "w2", label: "W2A16 g64", wbits: 2, group: 64, epochs: 40 },
-].filter((s) => only.has(s.key)).map((s) => (groupOverride === undefined ? s : { ...s, group: groupOverride, label: s.label.replace(/g\d+/, `g${groupOverride}`) }));
+  { key: "w4a4", label: "W4A4 per-channel, LET", wbits: 4, group: -1, epochs: 20, abits: 4, let: true },
+] as Setting[]).filter((s) => only.has(s.key) && !(moe && s.abits))
+  // per-channel (-1) divides every width: the smoke override applies to grouped settings only
+  .map((s) => (groupOverride === undefined || s.group === -1 ? s : { ...s, group: groupOverride, label: s.label.replace(/g\d+/, `g${groupOverride}`) }));
+const actArgs = (s: Setting) => [...(s.abits ? ["--abits", `${s.abits}`] : []), ...(s.let ? ["--let"] : [])];
 
 mkdirSync(outDir, { recursive: true });
 
@@ -53,7 +63,7 @@ for (const s of SETTINGS) {
   const t = performance.now();
   if (!existsSync(join(out, "memc.report.json"))) {
     const q = await execa("node", [cli, "quantize", model, "-o", out, "--method", "omniquant", "--device", "cuda", "--gemm", gemm, "--wbits", `${s.wbits}`, "--group-size", `${s.group}`,
-      "--calib", calib, "--nsamples", "128", "--seqlen", "512", "--epochs", `${epochs}`, "--overwrite", "--json"], { stderr: "inherit" });
+      "--calib", calib, "--nsamples", "128", "--seqlen", "512", "--epochs", `${epochs}`, ...actArgs(s), "--overwrite", "--json"], { stderr: "inherit" });
     writeFileSync(join(outDir, `${s.key}.quantize.json`), q.stdout);
   }
   const ppl = await evaluate(out);
@@ -62,7 +72,7 @@ for (const s of SETTINGS) {
   // the RTN baseline at the same setting (memc quantize --method rtn, as fixtures/reference.json's RTN rows)
   const rtnOut = join(outDir, `${s.key}-rtn`);
   if (!existsSync(join(rtnOut, "memc.report.json"))) {
-    await execa("node", [cli, "quantize", model, "-o", rtnOut, "--method", "rtn", "--wbits", `${s.wbits}`, "--group-size", `${s.group}`, "--overwrite", "--json"], { stderr: "inherit" });
+    await execa("node", [cli, "quantize", model, "-o", rtnOut, "--method", "rtn", "--wbits", `${s.wbits}`, "--group-size", `${s.group}`, ...(s.abits ? ["--abits", `${s.abits}`] : []), "--overwrite", "--json"], { stderr: "inherit" });
   }
   result[`${s.key}-rtn`] = { ppl: await evaluate(rtnOut) };
 }
@@ -72,7 +82,7 @@ console.log(`| setting | ${texts.map(([t]) => t).join(" | ")} |`);
 console.log(`|---|${texts.map(() => "---").join("|")}|`);
 console.log(`| fp | ${texts.map(([t]) => result.fp!.ppl[t]!.toFixed(2)).join(" | ")} |`);
 for (const s of SETTINGS) {
-  console.log(`| RTN ${s.label} | ${texts.map(([t]) => result[`${s.key}-rtn`]!.ppl[t]!.toFixed(2)).join(" | ")} |`);
+  console.log(`| RTN ${s.label.replace(", LET", "")} | ${texts.map(([t]) => result[`${s.key}-rtn`]!.ppl[t]!.toFixed(2)).join(" | ")} |`);
   console.log(`| OmniQuant ${s.label} (${Math.max(1, Math.round(s.epochs * epochsScale))} epochs) | ${texts.map(([t]) => result[s.key]!.ppl[t]!.toFixed(2)).join(" | ")} |`);
 }
 console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);

@@ -92,3 +92,51 @@ extern "C" __global__ void lwc_bwd(float* __restrict__ dgamma, float* __restrict
   dgamma[k] = (float)(dmx * a * q.sg * (1.0 - q.sg));
   dbeta[k] = (float)(dmn * b * q.sb * (1.0 - q.sb));
 }
+
+// dW [groups·g] (written) from dŴ: autograd of the quantizer w.r.t. its input W (src/passes/omniquant/lwc.ts inputGrad,
+// needed when LET moves W): dŴ where 0 ≤ t ≤ 2^N−1 (round_ste), plus the scale's gradient routed through the group's
+// max and min (xmax' = σ(γ)·max W, xmin' = σ(β)·min W; ties split evenly, as torch's amax/amin). May not alias dwq.
+extern "C" __global__ void lwc_input_grad(float* __restrict__ dw, const float* __restrict__ dwq, const float* __restrict__ w, const float* __restrict__ mx, const float* __restrict__ mn, const float* __restrict__ gamma, const float* __restrict__ beta, long long groups, int g, int bits, int sym) {
+  const long long k = (blockIdx.x * (long long)blockDim.x + threadIdx.x) >> 5;
+  const int lane = threadIdx.x & 31;
+  if (k >= groups) return;
+  const GroupQ q = group_params(mx[k], mn[k], gamma[k], beta[k], bits, sym);
+  const float qmax = (float)((1 << bits) - 1);
+  const float a = mx[k], b = mn[k];
+  double dh = 0.0;
+  float nMax = 0.f, nMin = 0.f;
+  for (int i = lane; i < g; i += 32) {
+    const size_t e = (size_t)k * g + i;
+    const float u = w[e] / q.h;
+    const float r = rintf(u);
+    const float t = r + q.z;
+    const float term = t < 0.f ? -q.z : t > qmax ? qmax - q.z : r - u;
+    dh += (double)dwq[e] * (double)term;
+    dw[e] = (t >= 0.f && t <= qmax) ? dwq[e] : 0.f;
+    if (w[e] == a) nMax += 1.f;
+    if (w[e] == b) nMin += 1.f;
+  }
+  for (int o = 16; o > 0; o >>= 1) dh += __shfl_xor_sync(0xffffffffu, dh, o);
+  nMax = warp_sum(nMax);
+  nMin = warp_sum(nMin);
+  if (q.clamped) return;
+  double dmx = 0, dmn = 0;
+  if (sym) {
+    const double dabs = dh / ((1 << (bits - 1)) - 1);
+    const float am = fabsf(q.mxc), an = fabsf(q.mnc);
+    const double share = am == an ? 0.5 : 1.0;
+    if (am >= an) dmx = share * dabs * (a > 0.f ? 1.0 : a < 0.f ? -1.0 : 0.0) * q.sg;
+    if (an >= am) dmn = share * dabs * (b > 0.f ? 1.0 : b < 0.f ? -1.0 : 0.0) * q.sb;
+  } else {
+    dmx = dh / qmax * q.sg;
+    dmn = -dh / qmax * q.sb;
+  }
+  __syncwarp();
+  for (int i = lane; i < g; i += 32) {
+    const size_t e = (size_t)k * g + i;
+    float v = dw[e];
+    if (w[e] == a) v = (float)((double)v + dmx / nMax);
+    if (w[e] == b) v = (float)((double)v + dmn / nMin);
+    dw[e] = v;
+  }
+}

@@ -3,12 +3,19 @@
 // the device for the whole run; per layer only that layer's fp weights, its Ŵ, the LWC parameters and AdamW moments are
 // added. Step = LWC forward of every Linear → block forward on the quant stream → MSE vs the fp target → block backward
 // → LWC backward per Linear → AdamW; the same math as the CPU path (src/nn/train + lwc.ts + adamw.ts).
+// Weight-activation mode (run.ts with --abits / --let, Llama only): dims.abits fake-quantizes activations in the
+// quantized forward (src/nn/train/cuda/block.ts); with LET the step starts with truncate + transform of the fp weights
+// and norms (src/nn/train/cuda/let.ts), LWC quantizes the transformed Linears, and the backward chains LWC's input
+// gradient into the LET gradients (let-step.ts layerGrads); LET params are their own AdamW group (let_lr). The LET init
+// uses the fp stream's activation maxima gathered on the device during the fp-target pass, then let.ts initLet.
 
 import type { CudaDevice } from "../../runtime/cuda/device.js";
 import type { DevicePtr } from "../../runtime/cuda/ffi/driver.js";
 import { i64, NULL_PTR, ptr, TrainDevice, type Buf, type TrainGemmMode } from "../../nn/train/cuda/context.js";
 import { BlockWorkspace, blockBackward, blockForward } from "../../nn/train/cuda/block.js";
-import { adamwStep, lwcBackward, lwcForward, lwcRanges, type LwcShape } from "../../nn/train/cuda/lwc.js";
+import { adamwStep, lwcBackward, lwcForward, lwcInputGrad, lwcRanges, type LwcShape } from "../../nn/train/cuda/lwc.js";
+import { DevActMaxima, DevLet } from "../../nn/train/cuda/let.js";
+import { initLet, LET_KEYS, type LetParams } from "./let.js";
 import { linearKeys, linearPtr, mapLinears, uploadBlock } from "../../nn/train/cuda/weights.js";
 import type { BlockDims, BlockWeights } from "../../nn/train/block.js";
 import type { LinearSlot } from "./block-weights.js";
@@ -20,6 +27,8 @@ export interface CudaLayerResult {
   epochLoss: number[];
   /** Ŵ per slot (when asked) */
   weights?: Float32Array[];
+  /** with LET (when weights are asked): the transformed input and post-attention norms */
+  norms?: [Float32Array, Float32Array];
   /** ms spent in the training steps (device-synchronised at the end of the layer) */
   trainMs: number;
   /** ms spent in the 3 forward-only passes over the windows (fp targets, MSE before, MSE after + advance) */
@@ -37,6 +46,9 @@ export interface CudaLayerArgs {
   epochs: number;
   lr: number;
   wantWeights: boolean;
+  /** LET: p holds the init (overwritten from the fp stream's activation maxima when init) or the restored values, and
+   *  receives the trained (truncated) values */
+  let?: { p: LetParams; init: boolean; lr: number; alpha: number };
   onStep?: (epoch: number, window: number, lastEpochLoss: number | undefined) => void;
   /** benchmark hook: when given, every step's phases are timed with CUDA events (synchronising, so slower) and
    *  their ms summed here by phase name */
@@ -112,7 +124,21 @@ export class CudaLayerTrainer {
       forwardMs += performance.now() - t;
       return r;
     };
-    timed(() => { for (let j = 0; j < N; j++) blockForward(ws, fpW, this.fpIn[j]!.ptr, this.fpOut[j]!.ptr); });
+    const act = this.dims.abits !== undefined;
+    const maxima = a.let?.init ? new DevActMaxima(td, this.dims) : undefined;
+    timed(() => {
+      for (let j = 0; j < N; j++) {
+        blockForward(ws, fpW, this.fpIn[j]!.ptr, this.fpOut[j]!.ptr);
+        maxima?.add(ws.p("n1"), ws.p("att"), ws.p("n2"));
+      }
+    });
+    if (a.let && maxima) {
+      const init = initLet(a.fp, maxima.read(), this.dims, a.let.alpha);
+      for (const k of LET_KEYS) a.let.p[k].set(init[k]);
+    }
+    const dl = a.let ? new DevLet(td, this.dims, fpW, a.let.p) : undefined;
+    // LWC quantizes the transformed Linears under LET (down_proj is the fp one there)
+    const base = dl ? dl.tw : fpW;
 
     // LWC state: parameters [γ0 β0 γ1 β1 …] in one buffer, gradients and moments alike
     let total = 0;
@@ -121,9 +147,9 @@ export class CudaLayerTrainer {
       // Lwc.groups counts groups per row; the device works on all rows·groups at once
       const shape: LwcShape = { groups: q.gamma.length, g: q.g, bits: q.spec.bits, sym: q.spec.sym };
       if (q.rows !== s.rows || q.cols !== s.cols || shape.groups * q.g !== s.rows * s.cols) throw new Error(`${s.module}: LWC shape mismatch`);
-      const st: SlotState = { key: keys[i]!, shape, w: linearPtr(fpW, keys[i]!), wq: td.alloc(s.rows * s.cols), mx: td.alloc(shape.groups), mn: td.alloc(shape.groups), off: total };
+      const st: SlotState = { key: keys[i]!, shape, w: linearPtr(base, keys[i]!), wq: td.alloc(s.rows * s.cols), mx: td.alloc(shape.groups), mn: td.alloc(shape.groups), off: total };
       total += 2 * shape.groups;
-      lwcRanges(td, shape, st.w, st.mx.ptr, st.mn.ptr);
+      if (!dl) lwcRanges(td, shape, st.w, st.mx.ptr, st.mn.ptr);
       return st;
     });
     const params = new Float32Array(total);
@@ -133,15 +159,22 @@ export class CudaLayerTrainer {
     const M = td.zeros(total);
     const V = td.zeros(total);
     const at = (b: Buf, off: number) => b.ptr + off * 4;
-    const quantize = () => { for (const s of slots) lwcForward(td, s.shape, s.wq.ptr, s.w, s.mx.ptr, s.mn.ptr, at(P, s.off), at(P, s.off + s.shape.groups)); };
+    const quantize = () => {
+      if (dl) {
+        // smooth_and_quant_temporary: truncate, transform, then the (moved) group ranges
+        dl.truncateAndTransform();
+        for (const s of slots) lwcRanges(td, s.shape, s.w, s.mx.ptr, s.mn.ptr);
+      }
+      for (const s of slots) lwcForward(td, s.shape, s.wq.ptr, s.w, s.mx.ptr, s.mn.ptr, at(P, s.off), at(P, s.off + s.shape.groups));
+    };
     const byKey = new Map(slots.map((s) => [s.key, s]));
-    const qW = mapLinears(fpW, (key) => byKey.get(key)!.wq.ptr);
+    const qW = mapLinears(base, (key) => byKey.get(key)!.wq.ptr);
 
     const zeroLoss = () => td.dev.driver.memsetD32(this.loss.ptr, 0, 2 * N);
     const evalStream = (advance: boolean): number => {
       zeroLoss();
       for (let j = 0; j < N; j++) {
-        blockForward(ws, qW, this.qIn[j]!.ptr, this.y.ptr);
+        blockForward(ws, qW, this.qIn[j]!.ptr, this.y.ptr, act);
         this.mse(this.y.ptr, this.fpOut[j]!.ptr, j, NULL_PTR);
         if (advance) td.copy(this.qIn[j]!, this.y);
       }
@@ -168,18 +201,29 @@ export class CudaLayerTrainer {
           };
           phase("lwc forward", quantize);
           phase("block forward + mse", () => {
-            blockForward(ws, qW, this.qIn[j]!.ptr, this.y.ptr);
+            blockForward(ws, qW, this.qIn[j]!.ptr, this.y.ptr, act);
             this.mse(this.y.ptr, this.fpOut[j]!.ptr, j, this.dy.ptr);
           });
           hadGrad.clear();
-          phase("block backward + lwc backward", () => blockBackward(ws, qW, this.dy.ptr, (key, dwq) => {
-            const s = byKey.get(key)!;
-            hadGrad.add(s);
-            lwcBackward(td, s.shape, at(G, s.off), at(G, s.off + s.shape.groups), dwq, s.w, s.mx.ptr, s.mn.ptr, at(P, s.off), at(P, s.off + s.shape.groups));
-          }));
+          phase("block backward + lwc backward", () => {
+            dl?.zeroGrads();
+            blockBackward(ws, qW, this.dy.ptr, (key, dwq) => {
+              const s = byKey.get(key)!;
+              hadGrad.add(s);
+              lwcBackward(td, s.shape, at(G, s.off), at(G, s.off + s.shape.groups), dwq, s.w, s.mx.ptr, s.mn.ptr, at(P, s.off), at(P, s.off + s.shape.groups));
+              if (dl && key !== "mlp.down") {
+                // let-step.ts layerGrads: dL/dW' through the quantizer (Lwc.inputGrad), then letBackward's sums
+                lwcInputGrad(td, s.shape, dl.dT.ptr, dwq, s.w, s.mx.ptr, s.mn.ptr, at(P, s.off), at(P, s.off + s.shape.groups));
+                dl.linearGrad(key, dl.dT.ptr);
+              }
+            }, dl ? { wantDx: true, normGrads: { inputNorm: dl.normG.ptr, postNorm: dl.normG.ptr + this.dims.D * 4 } } : {});
+            dl?.finishGrads();
+          });
           steps++;
           // one shared step counter, as torch's AdamW over one param group (parameters without .grad are skipped)
-          phase("adamw", () => { for (const s of slots) if (hadGrad.has(s)) adamwStep(td, opt, steps, at(P, s.off), at(G, s.off), at(M, s.off), at(V, s.off), 2 * s.shape.groups); });
+          phase("adamw", () => { for (const s of slots) if (hadGrad.has(s)) adamwStep(td, opt, steps, at(P, s.off), at(G, s.off), at(M, s.off), at(V, s.off), 2 * s.shape.groups);
+            dl?.step(a.let!.lr);
+          });
           a.onStep?.(ep, j, epochLoss[ep - 1]);
         }
         const losses = this.readLosses(N);
@@ -198,10 +242,20 @@ export class CudaLayerTrainer {
     const lossAfter = timed(() => evalStream(true));
     [this.fpIn, this.fpOut] = [this.fpOut, this.fpIn];
     const weights = a.wantWeights ? slots.map((s) => td.download(s.wq)) : undefined;
+    // the final quantize truncated the scales: these are the values run.ts saves (as the CPU path does)
+    if (dl && a.let) dl.read(a.let.p);
+    const norms: [Float32Array, Float32Array] | undefined = dl && a.wantWeights ? [this.downloadPtr(dl.tw.inputNorm, this.dims.D), this.downloadPtr(dl.tw.postNorm, this.dims.D)] : undefined;
+    dl?.dispose();
     for (const s of slots) td.free(s.wq, s.mx, s.mn);
     td.free(P, G, M, V, ...bufs);
     ws.releaseMoe();
-    return { lossBefore, lossAfter, epochLoss, trainMs, forwardMs, steps, ...(weights ? { weights } : {}) };
+    return { lossBefore, lossAfter, epochLoss, trainMs, forwardMs, steps, ...(weights ? { weights } : {}), ...(norms ? { norms } : {}) };
+  }
+
+  private downloadPtr(p: DevicePtr, n: number): Float32Array {
+    const out = new Float32Array(n);
+    this.td.dev.allocator.copyOut(out, p);
+    return out;
   }
 
   /** the quant stream (host copies; tests and diagnostics) */

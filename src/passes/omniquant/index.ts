@@ -52,14 +52,8 @@ export function toOptions(p: OmniQuantParams): OmniQuantOptions {
 }
 
 /** --device auto|cuda|cpu → where the training runs (auto falls back to cpu and says why; cuda fails if unusable) */
-export async function resolveDevice(device: OmniQuantParams["device"], emit: Emit, weightActivation = false): Promise<{ device: "cpu" | "cuda" }> {
+export async function resolveDevice(device: OmniQuantParams["device"], emit: Emit): Promise<{ device: "cpu" | "cuda" }> {
   if (device === "cpu") return { device };
-  if (weightActivation) {
-    // the CUDA trainer has no activation quantizers or LET yet
-    if (device === "cuda") throw new InputError("--device cuda: --abits/--let train on the cpu only for now (use --device cpu)");
-    emit({ kind: "log", level: "info", message: "omniquant --device auto: training on cpu (--abits/--let are not on the CUDA trainer yet)" });
-    return { device: "cpu" };
-  }
   const { probeCuda } = await import("../../runtime/cuda/probe.js");
   const r = probeCuda();
   if (r.ok) return { device: "cuda" };
@@ -74,7 +68,7 @@ export const omniquant: PassDefinition<OmniQuantParams> = {
   params: omniquantParams,
   needsCalibration: true,
   async plan({ ckpt, emit }, params) {
-    const opts = { ...toOptions(params), ...(await resolveDevice(params.device, emit, params.abits !== undefined || params.let === true)), gemm: params.gemm };
+    const opts = { ...toOptions(params), ...(await resolveDevice(params.device, emit)), gemm: params.gemm };
     if (params.seqlen > ckpt.spec.maxPositions) throw new InputError(`--seqlen ${params.seqlen}: exceeds the model's max_position_embeddings ${ckpt.spec.maxPositions}`);
     // with a state dir, Ŵ is rebuilt per tensor from the saved γ, β while writing (memory: one layer, not the model)
     const lazy = opts.stateDir !== undefined;

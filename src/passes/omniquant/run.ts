@@ -122,7 +122,7 @@ export async function runOmniQuant(ckpt: Checkpoint, o: OmniQuantOptions, emit: 
   });
   const qIn: Float32Array[] = fpIn.map((x) => Float32Array.from(x));
   // the CUDA trainer keeps the three streams on the device; the host arrays above are then unused
-  const gpu = o.device === "cuda" ? await openCudaTrainer(ckpt, dims, fpIn, o.gemm) : undefined;
+  const gpu = o.device === "cuda" ? await openCudaTrainer(ckpt, qdims, fpIn, o.gemm) : undefined;
   if (gpu) {
     fpIn = [];
     qIn.length = 0;
@@ -141,15 +141,22 @@ export async function runOmniQuant(ckpt: Checkpoint, o: OmniQuantOptions, emit: 
     if (gpu) {
       const saved = state?.finished(li) ? await state.load(li) : undefined;
       if (saved) lwcs.forEach((q) => { q.gamma.set(saved.params.get(`${q.name}.gamma`)!); q.beta.set(saved.params.get(`${q.name}.beta`)!); });
+      // LET: initialised on the device from the fp stream (or restored), trained, returned truncated, saved as let.*
+      const letP: LetParams | undefined = o.let ? { qkv: new Float32Array(D), fc1: new Float32Array(D), out: new Float32Array(dims.KH * dims.Dh), qkt: new Float32Array(dims.KH * dims.Dh) } : undefined;
+      if (letP && saved) for (const k of LET_KEYS) letP[k].set(saved.params.get(`let.${k}`)!);
       const r = await gpu.layer({
         fp, slots, lwcs, restored: saved !== undefined, epochs: o.epochs, lr: o.lwcLr, wantWeights: o.keepWeights !== false,
+        ...(letP ? { let: { p: letP, init: !saved, lr: letLr(o), alpha: letAlpha(o) } } : {}),
         onStep: (ep, j, last) => emit({ kind: "progress", task: `omniquant layer ${li + 1}/${L}`, done: ep * gpu.windows + j + 1, total: o.epochs * gpu.windows, unit: "steps", detail: `epoch ${ep + 1}/${o.epochs}${last === undefined ? "" : ` loss ${last.toExponential(3)}`}` }),
       });
       r.weights?.forEach((w, i) => weights.set(`${slots[i]!.module}.weight`, w));
+      if (r.norms) { const [n1, n2] = letNormNames(ckpt, li); weights.set(n1!, r.norms[0]); weights.set(n2!, r.norms[1]); }
       const report: LayerReport = saved ? saved.report : { layer: li, lossBefore: r.lossBefore, lossAfter: r.lossAfter, epochLoss: r.epochLoss, seconds: (performance.now() - t0) / 1000 };
       if (saved) resumed.push(li);
       else {
-        if (state) await state.save(li, new Map(lwcs.flatMap((q) => [[`${q.name}.gamma`, q.gamma], [`${q.name}.beta`, q.beta]] as [string, Float32Array][])), report);
+        const params = new Map(lwcs.flatMap((q) => [[`${q.name}.gamma`, q.gamma], [`${q.name}.beta`, q.beta]] as [string, Float32Array][]));
+        if (letP) for (const k of LET_KEYS) params.set(`let.${k}`, letP[k]);
+        if (state) await state.save(li, params, report);
         trainedHere++;
       }
       layers.push(report);

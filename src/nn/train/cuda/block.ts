@@ -3,10 +3,15 @@
 //   x → n1 = rms(x) → q,k,v → rope(q,k) → causal GQA attn → o → h = x + o → n2 = rms(h) → mlp|moe → y = h + m
 // A BlockWorkspace holds every activation of one window of T tokens, so steps allocate nothing (MoE expert buffers
 // aside, which depend on the routing).
+// Weight-activation mode (dims.abits and blockForward(…, act = true); Llama only): per-token activation fake-quant at
+// the places of src/nn/train/block.ts (OmniQuant QuantLlamaDecoderLayer): the q/k/v input, the o input, the gate/up
+// input, the down input, and q, k after RoPE and v per (token, head) row of Dh. The pre-quant tensors are kept in
+// "…r" buffers for the backward (kernels/train_act_quant.cu recomputes the row scales from them).
 
 import type { DevicePtr } from "../../../runtime/cuda/ffi/driver.js";
 import type { BlockDims } from "../block.js";
 import { ropeTable } from "../rope.js";
+import { actQuantBackward, actQuantForward } from "./act-quant.js";
 import { attentionBackward, attentionForward } from "./attention.js";
 import { f32, i32, i64, NULL_PTR, ptr, type Buf, type TrainDevice } from "./context.js";
 import { mlpBackward, mlpForward } from "./mlp.js";
@@ -18,6 +23,8 @@ export class BlockWorkspace {
   moe?: DevMoeCache;
   /** the input of the last forward (caller-owned; must stay alive until the backward) */
   x: DevicePtr = 0;
+  /** activation bits of the last forward (0: activations in full precision) */
+  actBits = 0;
 
   constructor(readonly td: TrainDevice, readonly d: BlockDims, readonly dense: boolean) {
     const { T, D, H, KH, Dh, F } = d;
@@ -25,6 +32,7 @@ export class BlockWorkspace {
       n1: T * D, rstd1: T, q: T * H * Dh, k: T * KH * Dh, v: T * KH * Dh, p: H * T * T, att: T * H * Dh, h: T * D, n2: T * D, rstd2: T,
       m: T * D, dn2: T * D, dh: T * D, datt: T * H * Dh, ds: H * T * T, dq: T * H * Dh, dk: T * KH * Dh, dv: T * KH * Dh, dn1: T * D, dx: T * D,
       dw: Math.max(H * Dh * D, KH * Dh * D, F * D), ...(dense ? { acts: 3 * T * F, mlpScratch: 3 * T * F } : {}),
+      ...(d.abits && dense ? { n1r: T * D, qr: T * H * Dh, kr: T * KH * Dh, vr: T * KH * Dh, attr: T * H * Dh, n2r: T * D, ar: T * F } : {}),
     };
     for (const [k, n] of Object.entries(sizes)) this.bufs.set(k, td.alloc(n));
     const tb = ropeTable(T, Dh, d.theta);
@@ -70,25 +78,37 @@ function add(ws: BlockWorkspace, y: DevicePtr, a: DevicePtr, b: DevicePtr, n: nu
   ws.td.elementwise("train_elementwise.cu", "add_vec", n, [ptr(y), ptr(a), ptr(b), i64(n)]);
 }
 
-/** x [T, D] → y [T, D]; activations stay in ws for blockBackward */
-export function blockForward(ws: BlockWorkspace, w: DevBlockWeights, x: DevicePtr, y: DevicePtr): void {
+/** x [T, D] → y [T, D]; activations stay in ws for blockBackward. act: fake-quantize activations with dims.abits. */
+export function blockForward(ws: BlockWorkspace, w: DevBlockWeights, x: DevicePtr, y: DevicePtr, act = false): void {
   const { td, d } = ws;
   const { T, D, H, KH, Dh, F } = d;
+  if (act && (!d.abits || !w.mlp)) throw new Error("blockForward: activation quantization needs dims.abits and a dense (Llama) layer");
+  const bits = act ? d.abits! : 0;
   ws.releaseMoe();
   ws.x = x;
-  rmsnorm(ws, ws.p("n1"), ws.p("rstd1"), x, w.inputNorm);
-  td.linear(ws.p("q"), ws.p("n1"), w.q, T, D, H * Dh);
-  td.linear(ws.p("k"), ws.p("n1"), w.k, T, D, KH * Dh);
-  td.linear(ws.p("v"), ws.p("n1"), w.v, T, D, KH * Dh);
-  rope(ws, ws.p("q"), H, false);
-  rope(ws, ws.p("k"), KH, false);
-  attentionForward(td, { T, H, KH, Dh }, ws.p("q"), ws.p("k"), ws.p("v"), ws.p("p"), ws.p("att"));
+  ws.actBits = bits;
+  // with act, each tensor is written to its "…r" buffer and fake-quantized into the plain one
+  const raw = (name: string) => ws.p(bits ? `${name}r` : name);
+  const aq = (name: string, rows: number, len: number) => { if (bits) actQuantForward(td, ws.p(name), ws.p(`${name}r`), rows, len, bits); };
+  rmsnorm(ws, raw("n1"), ws.p("rstd1"), x, w.inputNorm);
+  aq("n1", T, D);
+  td.linear(raw("q"), ws.p("n1"), w.q, T, D, H * Dh);
+  td.linear(raw("k"), ws.p("n1"), w.k, T, D, KH * Dh);
+  td.linear(raw("v"), ws.p("n1"), w.v, T, D, KH * Dh);
+  rope(ws, raw("q"), H, false);
+  rope(ws, raw("k"), KH, false);
+  aq("q", T * H, Dh);
+  aq("k", T * KH, Dh);
+  aq("v", T * KH, Dh);
+  attentionForward(td, { T, H, KH, Dh }, ws.p("q"), ws.p("k"), ws.p("v"), ws.p("p"), raw("att"));
+  aq("att", T, H * Dh);
   td.linear(ws.p("m"), ws.p("att"), w.o, T, H * Dh, D);
   add(ws, ws.p("h"), x, ws.p("m"), T * D);
-  rmsnorm(ws, ws.p("n2"), ws.p("rstd2"), ws.p("h"), w.postNorm);
+  rmsnorm(ws, raw("n2"), ws.p("rstd2"), ws.p("h"), w.postNorm);
+  aq("n2", T, D);
   if (w.mlp) {
     const a = ws.p("acts");
-    mlpForward(td, ws.p("n2"), w.mlp, T, D, F, { g: a, u: a + T * F * 4, a: a + 2 * T * F * 4 }, ws.p("m"));
+    mlpForward(td, ws.p("n2"), w.mlp, T, D, F, { g: a, u: a + T * F * 4, a: a + 2 * T * F * 4, ...(bits ? { aq: { bits, raw: ws.p("ar") } } : {}) }, ws.p("m"));
   } else if (w.router && w.experts && d.topK) {
     ws.moe = moeForward(td, ws.p("n2"), w.router, w.experts, T, D, F, d.topK, ws.p("m"));
   } else throw new Error("blockForward: layer has neither a dense MLP nor router + experts + topK");
@@ -108,18 +128,26 @@ export function blockBackward(ws: BlockWorkspace, w: DevBlockWeights, dy: Device
   const { td, d } = ws;
   const { T, D, H, KH, Dh, F } = d;
   const dwS = ws.p("dw");
+  const bits = ws.actBits;
+  // backward of the activation quantizer of ws buffer `name`, in place on the gradient g
+  const aqb = (g: DevicePtr, name: string, rows: number, len: number) => { if (bits) actQuantBackward(td, g, g, ws.p(`${name}r`), rows, len, bits); };
   if (w.mlp) {
     const a = ws.p("acts");
-    mlpBackward(td, dy, ws.p("n2"), w.mlp, { g: a, u: a + T * F * 4, a: a + 2 * T * F * 4 }, T, D, F, ws.p("mlpScratch"), dwS, ws.p("dn2"), (part, dw) => onGrad(`mlp.${part}`, dw));
+    mlpBackward(td, dy, ws.p("n2"), w.mlp, { g: a, u: a + T * F * 4, a: a + 2 * T * F * 4, ...(bits ? { aq: { bits, raw: ws.p("ar") } } : {}) }, T, D, F, ws.p("mlpScratch"), dwS, ws.p("dn2"), (part, dw) => onGrad(`mlp.${part}`, dw));
   } else {
     moeBackward(td, dy, ws.moe!, w.router!, w.experts!, T, D, F, dwS, ws.p("dn2"), (e, part, dw) => onGrad(`experts.${e}.${part}`, dw));
   }
+  aqb(ws.p("dn2"), "n2", T, D);
   td.launch("train_norm.cu", "rmsnorm_bwd_dx", T, 256, [ptr(ws.p("dh")), ptr(dy), ptr(ws.p("dn2")), ptr(ws.p("h")), ptr(w.postNorm), ptr(ws.p("rstd2")), i32(T), i32(D)]);
   if (o.normGrads) td.launch("train_norm.cu", "rmsnorm_bwd_dw", Math.ceil(D / 128), 128, [ptr(o.normGrads.postNorm), ptr(ws.p("dn2")), ptr(ws.p("h")), ptr(ws.p("rstd2")), i32(T), i32(D)]);
   td.linearDw(dwS, ws.p("dh"), ws.p("att"), T, H * Dh, D);
   onGrad("o", dwS);
   td.linearDx(ws.p("datt"), ws.p("dh"), w.o, T, H * Dh, D);
+  aqb(ws.p("datt"), "att", T, H * Dh);
   attentionBackward(td, { T, H, KH, Dh }, ws.p("datt"), ws.p("q"), ws.p("k"), ws.p("v"), ws.p("p"), ws.p("ds"), ws.p("dq"), ws.p("dk"), ws.p("dv"));
+  aqb(ws.p("dq"), "q", T * H, Dh);
+  aqb(ws.p("dk"), "k", T * KH, Dh);
+  aqb(ws.p("dv"), "v", T * KH, Dh);
   rope(ws, ws.p("dq"), H, true);
   rope(ws, ws.p("dk"), KH, true);
   td.linearDw(dwS, ws.p("dq"), ws.p("n1"), T, D, H * Dh);
@@ -132,6 +160,7 @@ export function blockBackward(ws: BlockWorkspace, w: DevBlockWeights, dy: Device
   td.linearDx(ws.p("dn1"), ws.p("dq"), w.q, T, D, H * Dh);
   td.linearDx(ws.p("dn1"), ws.p("dk"), w.k, T, D, KH * Dh, 1);
   td.linearDx(ws.p("dn1"), ws.p("dv"), w.v, T, D, KH * Dh, 1);
+  aqb(ws.p("dn1"), "n1", T, D);
   td.launch("train_norm.cu", "rmsnorm_bwd_dx", T, 256, [ptr(ws.p("dx")), ptr(ws.p("dh")), ptr(ws.p("dn1")), ptr(ws.x), ptr(w.inputNorm), ptr(ws.p("rstd1")), i32(T), i32(D)]);
   if (o.normGrads) td.launch("train_norm.cu", "rmsnorm_bwd_dw", Math.ceil(D / 128), 128, [ptr(o.normGrads.inputNorm), ptr(ws.p("dn1")), ptr(ws.x), ptr(ws.p("rstd1")), i32(T), i32(D)]);
 }

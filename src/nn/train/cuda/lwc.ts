@@ -31,6 +31,11 @@ export function lwcBackward(td: TrainDevice, s: LwcShape, dgamma: DevicePtr, dbe
   td.launch("lwc.cu", "lwc_bwd", warps(s.groups), 256, [ptr(dgamma), ptr(dbeta), ptr(dwq), ptr(w), ptr(mx), ptr(mn), ptr(gamma), ptr(beta), i64(s.groups), i32(s.g), i32(s.bits), i32(s.sym ? 1 : 0)]);
 }
 
+/** dW [groups·g] (written) = dL/dW through the quantizer (lwc.ts inputGrad); dw must not alias dwq */
+export function lwcInputGrad(td: TrainDevice, s: LwcShape, dw: DevicePtr, dwq: DevicePtr, w: DevicePtr, mx: DevicePtr, mn: DevicePtr, gamma: DevicePtr, beta: DevicePtr): void {
+  td.launch("lwc.cu", "lwc_input_grad", warps(s.groups), 256, [ptr(dw), ptr(dwq), ptr(w), ptr(mx), ptr(mn), ptr(gamma), ptr(beta), i64(s.groups), i32(s.g), i32(s.bits), i32(s.sym ? 1 : 0)]);
+}
+
 export interface AdamWConfig {
   lr: number;
   wd?: number;

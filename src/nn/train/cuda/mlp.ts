@@ -1,6 +1,8 @@
 // SwiGLU MLP forward/backward on the device (src/nn/train/mlp.ts; transformers LlamaMLP): down(silu(gate(x)) ⊙ up(x)).
+// With `aq` (weight-activation mode) down_proj's input is fake-quantized per token, as mlp_forward(…, abits) does.
 
 import type { DevicePtr } from "../../../runtime/cuda/ffi/driver.js";
+import { actQuantBackward, actQuantForward } from "./act-quant.js";
 import { i64, ptr, type TrainDevice } from "./context.js";
 import type { DevMlp } from "./weights.js";
 
@@ -9,13 +11,17 @@ export interface DevMlpActs {
   g: DevicePtr;
   u: DevicePtr;
   a: DevicePtr;
+  /** weight-activation mode: activation bits and the pre-quant swiglu output [M, F] (a then holds its fake-quant) */
+  aq?: { bits: number; raw: DevicePtr };
 }
 
 /** x [M, D] → out [M, D] */
 export function mlpForward(td: TrainDevice, x: DevicePtr, w: DevMlp, M: number, D: number, F: number, acts: DevMlpActs, out: DevicePtr): void {
   td.linear(acts.g, x, w.gate, M, D, F);
   td.linear(acts.u, x, w.up, M, D, F);
-  td.elementwise("train_elementwise.cu", "swiglu_fwd", M * F, [ptr(acts.a), ptr(acts.g), ptr(acts.u), i64(M * F)]);
+  const sw = acts.aq ? acts.aq.raw : acts.a;
+  td.elementwise("train_elementwise.cu", "swiglu_fwd", M * F, [ptr(sw), ptr(acts.g), ptr(acts.u), i64(M * F)]);
+  if (acts.aq) actQuantForward(td, acts.a, sw, M, F, acts.aq.bits);
   td.linear(out, acts.a, w.down, M, F, D);
 }
 
@@ -31,6 +37,7 @@ export function mlpBackward(
   td.linearDw(dwScratch, dout, acts.a, M, F, D);
   onGrad("down", dwScratch);
   td.linearDx(da, dout, w.down, M, F, D);
+  if (acts.aq) actQuantBackward(td, da, da, acts.aq.raw, M, F, acts.aq.bits);
   td.elementwise("train_elementwise.cu", "swiglu_bwd", M * F, [ptr(dg), ptr(du), ptr(da), ptr(acts.g), ptr(acts.u), i64(M * F)]);
   td.linearDw(dwScratch, dg, x, M, D, F);
   onGrad("gate", dwScratch);
