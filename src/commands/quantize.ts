@@ -23,6 +23,7 @@ interface QuantizeFlags {
   gemm: string;
   abits?: number;
   let?: boolean;
+  augLoss?: boolean;
   format: string;
   overwrite?: boolean;
   json?: boolean;
@@ -35,7 +36,7 @@ function passParams(o: QuantizeFlags): Record<string, unknown> {
   if (o.method === "rtn") return o.exclude ? { ...base, exclude: o.exclude.split(",").filter(Boolean) } : base;
   if (o.method !== "omniquant") return base;
   if (!o.calib) throw new InputError("--method omniquant needs --calib FILE (calibration text)");
-  return { ...base, ...(o.let ? { let: true } : {}), calib: o.calib, nsamples: o.nsamples, seqlen: o.seqlen, epochs: o.epochs, device: o.device, gemm: o.gemm, state_dir: `${o.output.replace(/\/+$/, "")}.omniquant-state` };
+  return { ...base, ...(o.let ? { let: true } : {}), ...(o.augLoss ? { aug_loss: true } : {}), calib: o.calib, nsamples: o.nsamples, seqlen: o.seqlen, epochs: o.epochs, device: o.device, gemm: o.gemm, state_dir: `${o.output.replace(/\/+$/, "")}.omniquant-state` };
 }
 
 export function register(program: Command): void {
@@ -50,6 +51,7 @@ export function register(program: Command): void {
     .option("--sym", "symmetric quantization (default asymmetric with zero points)")
     .option("--exclude <parts>", "rtn: leave these layer parts unquantized, comma-separated: attention,mlp,experts")
     .option("--abits <bits>", "activation bits 4|6|8: per-token dynamic asymmetric fake-quant, recorded in config.json (memc_activation_quant) and applied by memc eval", parseIntOption)
+    .option("--aug-loss", "omniquant: also fit the fp layer's output on the quantized inputs (the reference's --aug_loss, used with 40 epochs for 2-bit)")
     .option("--let", "omniquant: learnable equivalent transformation (channel scales, SmoothQuant init α 0.5, lr 5e-3), folded into weights and norms")
     .option("--calib <file>", "omniquant: calibration text file (e.g. ../shared/fixtures/text/calib/english.txt)")
     .option("--nsamples <n>", "omniquant: calibration windows (seed 2 random windows, as the reference)", parseIntOption, 128)

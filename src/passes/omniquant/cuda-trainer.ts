@@ -46,6 +46,8 @@ export interface CudaLayerArgs {
   epochs: number;
   lr: number;
   wantWeights: boolean;
+  /** --aug_loss: add MSE against the fp layer applied to the quantized inputs (an extra target stream while training) */
+  augLoss?: boolean;
   /** LET: p holds the init (overwritten from the fp stream's activation maxima when init) or the restored values, and
    *  receives the trained (truncated) values */
   let?: { p: LetParams; init: boolean; lr: number; alpha: number };
@@ -104,8 +106,9 @@ export class CudaLayerTrainer {
     return Array.from(raw, (s) => s / this.n);
   }
 
-  private mse(y: DevicePtr, t: DevicePtr, slot: number, dy: DevicePtr): void {
-    this.td.elementwise("train_elementwise.cu", "mse_grad", this.n, [ptr(dy), ptr(this.loss.ptr + slot * 8), ptr(y), ptr(t), i64(this.n)]);
+  /** loss[slot] += Σ (y − t)²; dy = 2(y − t)/n, or dy += that with accumulate (the --aug_loss second term) */
+  private mse(y: DevicePtr, t: DevicePtr, slot: number, dy: DevicePtr, accumulate = false): void {
+    this.td.elementwise("train_elementwise.cu", accumulate ? "mse_grad_add" : "mse_grad", this.n, [ptr(dy), ptr(this.loss.ptr + slot * 8), ptr(y), ptr(t), i64(this.n)]);
   }
 
   async layer(a: CudaLayerArgs): Promise<CudaLayerResult> {
@@ -132,6 +135,9 @@ export class CudaLayerTrainer {
         maxima?.add(ws.p("n1"), ws.p("att"), ws.p("n2"));
       }
     });
+    // --aug_loss targets: the fp layer on the quantized inputs (omniquant.py fp_inps_2), only while training
+    const aug = a.augLoss && !a.restored ? Array.from({ length: N }, () => td.alloc(this.n)) : [];
+    if (aug.length) timed(() => { for (let j = 0; j < N; j++) blockForward(ws, fpW, this.qIn[j]!.ptr, aug[j]!.ptr); });
     if (a.let && maxima) {
       const init = initLet(a.fp, maxima.read(), this.dims, a.let.alpha);
       for (const k of LET_KEYS) a.let.p[k].set(init[k]);
@@ -203,6 +209,7 @@ export class CudaLayerTrainer {
           phase("block forward + mse", () => {
             blockForward(ws, qW, this.qIn[j]!.ptr, this.y.ptr, act);
             this.mse(this.y.ptr, this.fpOut[j]!.ptr, j, this.dy.ptr);
+            if (aug.length) this.mse(this.y.ptr, aug[j]!.ptr, j, this.dy.ptr, true);
           });
           hadGrad.clear();
           phase("block backward + lwc backward", () => {
@@ -231,6 +238,7 @@ export class CudaLayerTrainer {
         if (!Number.isFinite(mean)) throw new Error(`omniquant (cuda): epoch ${ep}: loss is ${mean}`);
         epochLoss.push(mean);
       }
+      td.free(...aug);
       const trained = td.download(P);
       slots.forEach((s, i) => { a.lwcs[i]!.gamma.set(trained.subarray(s.off, s.off + s.shape.groups)); a.lwcs[i]!.beta.set(trained.subarray(s.off + s.shape.groups, s.off + 2 * s.shape.groups)); });
     }

@@ -29,6 +29,8 @@ export const omniquantParams = z
     abits: z.number().int().refine((v) => v === 4 || v === 6 || v === 8, "activation bits must be 4, 6 or 8").optional(),
     let: z.boolean().default(false),
     let_lr: z.number().positive().default(5e-3),
+    /** the reference's --aug_loss (W2 scripts): also fit the fp layer's output on the quantized inputs */
+    aug_loss: z.boolean().default(false),
     alpha: z.number().min(0).max(1).default(0.5),
     /** per-layer resume state (`memc quantize` uses OUT.omniquant-state) */
     state_dir: z.string().optional(),
@@ -48,6 +50,7 @@ export function toOptions(p: OmniQuantParams): OmniQuantOptions {
     wbits: p.wbits, groupSize: p.group_size, sym: p.sym, calib: p.calib, nsamples: p.nsamples, seqlen: p.seqlen,
     epochs: p.epochs, seed: p.seed, lwcLr: p.lwc_lr, ...(p.state_dir ? { stateDir: p.state_dir } : {}),
     ...(p.abits ? { abits: p.abits } : {}), ...(p.let ? { let: true, letLr: p.let_lr, alpha: p.alpha } : {}),
+    ...(p.aug_loss ? { augLoss: true } : {}),
   };
 }
 

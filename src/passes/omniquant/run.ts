@@ -41,6 +41,8 @@ export interface OmniQuantOptions {
   letLr?: number;
   /** SmoothQuant migration strength of the LET init */
   alpha?: number;
+  /** the reference's --aug_loss (its W2 scripts): the loss adds MSE against the fp layer applied to the quantized inputs */
+  augLoss?: boolean;
   /** where per-layer state is kept for resume; none = no resume */
   stateDir?: string;
   /** test hook: behave as if killed after this many layers were finished in this run */
@@ -86,8 +88,9 @@ async function fingerprint(ckpt: Checkpoint, o: OmniQuantOptions): Promise<strin
   const { wbits, groupSize, sym, nsamples, seqlen, epochs, seed, lwcLr } = o;
   const base = { method: "omniquant-lwc", model: resolve(ckpt.dir), calib, wbits, groupSize, sym, nsamples, seqlen, epochs, seed, lwcLr };
   // weight-only runs keep their old fingerprint (existing state dirs stay valid)
-  if (o.abits === undefined && !o.let) return JSON.stringify(base);
-  return JSON.stringify({ ...base, abits: o.abits ?? null, let: o.let === true, letLr: o.let ? letLr(o) : null, alpha: o.let ? letAlpha(o) : null });
+  const aug = o.augLoss ? { augLoss: true } : {};
+  if (o.abits === undefined && !o.let) return JSON.stringify({ ...base, ...aug });
+  return JSON.stringify({ ...base, abits: o.abits ?? null, let: o.let === true, letLr: o.let ? letLr(o) : null, alpha: o.let ? letAlpha(o) : null, ...aug });
 }
 
 const letLr = (o: OmniQuantOptions) => o.letLr ?? 5e-3;
@@ -145,7 +148,7 @@ export async function runOmniQuant(ckpt: Checkpoint, o: OmniQuantOptions, emit: 
       const letP: LetParams | undefined = o.let ? { qkv: new Float32Array(D), fc1: new Float32Array(D), out: new Float32Array(dims.KH * dims.Dh), qkt: new Float32Array(dims.KH * dims.Dh) } : undefined;
       if (letP && saved) for (const k of LET_KEYS) letP[k].set(saved.params.get(`let.${k}`)!);
       const r = await gpu.layer({
-        fp, slots, lwcs, restored: saved !== undefined, epochs: o.epochs, lr: o.lwcLr, wantWeights: o.keepWeights !== false,
+        fp, slots, lwcs, restored: saved !== undefined, epochs: o.epochs, lr: o.lwcLr, wantWeights: o.keepWeights !== false, augLoss: o.augLoss === true,
         ...(letP ? { let: { p: letP, init: !saved, lr: letLr(o), alpha: letAlpha(o) } } : {}),
         onStep: (ep, j, last) => emit({ kind: "progress", task: `omniquant layer ${li + 1}/${L}`, done: ep * gpu.windows + j + 1, total: o.epochs * gpu.windows, unit: "steps", detail: `epoch ${ep + 1}/${o.epochs}${last === undefined ? "" : ` loss ${last.toExponential(3)}`}` }),
       });
@@ -171,6 +174,9 @@ export async function runOmniQuant(ckpt: Checkpoint, o: OmniQuantOptions, emit: 
       if (act) { accumulateAbsMax(act.n1, cache.n1); accumulateAbsMax(act.att, cache.attOut); accumulateAbsMax(act.n2, cache.n2); }
     }
     const letP: LetParams | undefined = act ? initLet(fp, act, dims, letAlpha(o)) : undefined;
+    // --aug_loss: second target, the fp layer (no quantizers, no LET) on the quantized inputs (omniquant.py fp_inps_2)
+    const fpOut2: Float32Array[] = [];
+    if (o.augLoss && !state?.finished(li)) for (const x of qIn) fpOut2.push((await block_forward(x, fp, dims)).y);
     let qw = cloneBlock(fp);
     let report: LayerReport;
     if (state?.finished(li)) {
@@ -193,15 +199,17 @@ export async function runOmniQuant(ckpt: Checkpoint, o: OmniQuantOptions, emit: 
         for (let j = 0; j < qIn.length; j++) {
           const qb = quantizeBlock(fp, slots, lwcs, dims, letP);
           const { y, cache } = await block_forward(qIn[j]!, qb.qw, qdims);
-          const tgt = fpOut[j]!;
           const dy = new Float32Array(y.length);
           let loss = 0;
-          for (let i = 0; i < y.length; i++) {
-            const d = y[i]! - tgt[i]!;
-            loss += d * d;
-            dy[i] = (2 * d) / y.length;
+          for (const tgt of o.augLoss ? [fpOut[j]!, fpOut2[j]!] : [fpOut[j]!]) {
+            let l = 0;
+            for (let i = 0; i < y.length; i++) {
+              const d = y[i]! - tgt[i]!;
+              l += d * d;
+              dy[i] = dy[i]! + (2 * d) / y.length;
+            }
+            loss += l / y.length;
           }
-          loss /= y.length;
           if (!Number.isFinite(loss)) throw new Error(`omniquant: layer ${li} epoch ${ep} window ${j}: loss is ${loss}`);
           sum += loss;
           const g = await block_backward(dy, cache, qb.qw, qdims, letP !== undefined);
