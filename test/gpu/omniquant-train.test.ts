@@ -223,14 +223,14 @@ for (const [label, experts, mode] of [["llama", 0, "fp32"], ["mixtral (4 experts
   });
 }
 
-for (const name of ["llama-t", "moe-t"]) test(`${name} end to end: runOmniQuant on cuda vs cpu (W3 g32, 8 × 128 windows, 2 epochs) → γ/β, block MSE, ppl`, opts, async () => {
+for (const [name, augLoss] of [["llama-t", false], ["moe-t", false], ["llama-t", true]] as const) test(`${name} end to end${augLoss ? " with --aug-loss" : ""}: runOmniQuant on cuda vs cpu (W3 g32, 8 × 128 windows, 2 epochs) → γ/β, block MSE, ppl`, opts, async () => {
   await cudaOps(); // device opened by the helpers first (the trainer opens its own handle on the same primary context)
   const tmp = mkdtempSync(join(tmpdir(), "memc-oq-gpu-"));
   const model = `fixtures/${name}`;
   const calib = "fixtures/text/english-sample.txt";
   const ckpt = await openCheckpoint(model);
   try {
-    const base: OmniQuantOptions = { wbits: 3, groupSize: 32, sym: false, calib, nsamples: 8, seqlen: 128, epochs: 2, seed: 2, lwcLr: 1e-2 };
+    const base: OmniQuantOptions = { wbits: 3, groupSize: 32, sym: false, calib, nsamples: 8, seqlen: 128, epochs: 2, seed: 2, lwcLr: 1e-2, augLoss };
     const t0 = performance.now();
     const cpu = await runOmniQuant(ckpt, { ...base, stateDir: join(tmp, "cpu.state") }, silent);
     const t1 = performance.now();
@@ -263,14 +263,14 @@ for (const name of ["llama-t", "moe-t"]) test(`${name} end to end: runOmniQuant 
       }
       const [lc, lg] = [cpu.layers[li]!, gpu.layers[li]!];
       console.log(`layer ${li}: mse before ${lc.lossBefore.toExponential(4)} / ${lg.lossBefore.toExponential(4)}, after ${lc.lossAfter.toExponential(4)} / ${lg.lossAfter.toExponential(4)} (cpu / cuda); γ/β mean |Δ| ${(sumD / nl).toExponential(2)} vs mean movement ${(sumMove / nl).toExponential(2)}`);
-      measured.push({ op: `e2e ${name} layer ${li} γ/β`, seed: 0, err: `mean|Δ| ${(sumD / nl).toExponential(2)}, mean move ${(sumMove / nl).toExponential(2)}` });
+      measured.push({ op: `e2e ${name}${augLoss ? " aug" : ""} layer ${li} γ/β`, seed: 0, err: `mean|Δ| ${(sumD / nl).toExponential(2)}, mean move ${(sumMove / nl).toExponential(2)}` });
       // layer 0 sees identical inputs; later layers see quant streams shaped by slightly different γ, β
       assert.ok(Math.abs(lc.lossBefore - lg.lossBefore) <= (li === 0 ? 1e-4 : 1e-2) * lc.lossBefore, `layer ${li} mse before`);
       assert.ok(Math.abs(lc.lossAfter - lg.lossAfter) <= 1e-2 * lc.lossAfter, `layer ${li} mse after`);
       assert.ok(sumD <= 0.05 * sumMove, `layer ${li}: γ/β mean |Δ| ${(sumD / nl).toExponential(2)} > 5% of the mean movement ${(sumMove / nl).toExponential(2)}`);
     }
     console.log(`γ/β: ${n} values, ${moved} moved from init, max |Δ| cpu vs cuda ${maxD.toExponential(3)}, ${over} with |Δ| > 1e-3`);
-    measured.push({ op: `e2e ${name} γ/β`, seed: 0, err: `max|Δ| ${maxD.toExponential(3)}, ${over}/${n} > 1e-3` });
+    measured.push({ op: `e2e ${name}${augLoss ? " aug" : ""} γ/β`, seed: 0, err: `max|Δ| ${maxD.toExponential(3)}, ${over}/${n} > 1e-3` });
     assert.ok(moved > n / 2, "training moved most clip logits");
     const ppl: number[] = [];
     for (const [tag, res] of [["cpu", cpu], ["gpu", gpu]] as const) {
@@ -281,7 +281,7 @@ for (const name of ["llama-t", "moe-t"]) test(`${name} end to end: runOmniQuant 
       ppl.push(r!.ppl);
     }
     console.log(`ppl (english-sample, 16 × 256): cpu ${ppl[0]!.toFixed(4)} cuda ${ppl[1]!.toFixed(4)}`);
-    measured.push({ op: `e2e ${name} ppl`, seed: 0, err: `cpu ${ppl[0]!.toFixed(4)} cuda ${ppl[1]!.toFixed(4)}` });
+    measured.push({ op: `e2e ${name}${augLoss ? " aug" : ""} ppl`, seed: 0, err: `cpu ${ppl[0]!.toFixed(4)} cuda ${ppl[1]!.toFixed(4)}` });
     assert.ok(Math.abs(ppl[0]! - ppl[1]!) <= 2e-3 * ppl[0]!, "ppl within 0.2%");
   } finally {
     await ckpt.weights.close();

@@ -84,7 +84,7 @@ export const omniquant: PassDefinition<OmniQuantParams> = {
       details: {
         bits: params.wbits, groupSize: params.group_size, sym: params.sym, nsamples: params.nsamples, seqlen: params.seqlen, epochs: params.epochs,
         seed: params.seed, lwcLr: params.lwc_lr, device: opts.device, ...(opts.device === "cuda" ? { gemm: params.gemm } : {}),
-        ...(params.abits ? { abits: params.abits } : {}), ...(params.let ? { let: true, letLr: params.let_lr, alpha: params.alpha } : {}), calibTokens: res.calibTokens, resumedLayers: res.resumed, dtype: params.dtype,
+        ...(params.abits ? { abits: params.abits } : {}), ...(params.let ? { let: true, letLr: params.let_lr, alpha: params.alpha } : {}), ...(params.aug_loss ? { augLoss: true } : {}), calibTokens: res.calibTokens, resumedLayers: res.resumed, dtype: params.dtype,
         layers: res.layers.map((l) => ({ layer: l.layer, mseBefore: l.lossBefore, mseAfter: l.lossAfter, seconds: Number(l.seconds.toFixed(2)), epochLoss: l.epochLoss })),
       },
       ...(params.abits ? { config: { [ACT_QUANT_KEY]: actQuantConfig(params.abits) } } : {}),

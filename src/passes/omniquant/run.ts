@@ -76,6 +76,22 @@ export interface OmniQuantResult {
   complete: boolean;
 }
 
+/** Σ over targets of mean((y − t)²) and its gradient dy = Σ 2(y − t)/n (one target, or two with --aug-loss). */
+export function mseLossAndGrad(y: Float32Array, targets: Float32Array[]): { loss: number; dy: Float32Array } {
+  const dy = new Float32Array(y.length);
+  let loss = 0;
+  for (const t of targets) {
+    let l = 0;
+    for (let i = 0; i < y.length; i++) {
+      const d = y[i]! - t[i]!;
+      l += d * d;
+      dy[i] = dy[i]! + (2 * d) / y.length;
+    }
+    loss += l / y.length;
+  }
+  return { loss, dy };
+}
+
 function mse(y: Float32Array, t: Float32Array): number {
   let s = 0;
   for (let i = 0; i < y.length; i++) s += (y[i]! - t[i]!) ** 2;
@@ -199,17 +215,7 @@ export async function runOmniQuant(ckpt: Checkpoint, o: OmniQuantOptions, emit: 
         for (let j = 0; j < qIn.length; j++) {
           const qb = quantizeBlock(fp, slots, lwcs, dims, letP);
           const { y, cache } = await block_forward(qIn[j]!, qb.qw, qdims);
-          const dy = new Float32Array(y.length);
-          let loss = 0;
-          for (const tgt of o.augLoss ? [fpOut[j]!, fpOut2[j]!] : [fpOut[j]!]) {
-            let l = 0;
-            for (let i = 0; i < y.length; i++) {
-              const d = y[i]! - tgt[i]!;
-              l += d * d;
-              dy[i] = dy[i]! + (2 * d) / y.length;
-            }
-            loss += l / y.length;
-          }
+          const { loss, dy } = mseLossAndGrad(y, o.augLoss ? [fpOut[j]!, fpOut2[j]!] : [fpOut[j]!]);
           if (!Number.isFinite(loss)) throw new Error(`omniquant: layer ${li} epoch ${ep} window ${j}: loss is ${loss}`);
           sum += loss;
           const g = await block_backward(dy, cache, qb.qw, qdims, letP !== undefined);
