@@ -24,6 +24,8 @@ interface QuantizeFlags {
   abits?: number;
   let?: boolean;
   augLoss?: boolean;
+  letLr?: number;
+  alpha?: number;
   format: string;
   overwrite?: boolean;
   json?: boolean;
@@ -36,7 +38,9 @@ function passParams(o: QuantizeFlags): Record<string, unknown> {
   if (o.method === "rtn") return o.exclude ? { ...base, exclude: o.exclude.split(",").filter(Boolean) } : base;
   if (o.method !== "omniquant") return base;
   if (!o.calib) throw new InputError("--method omniquant needs --calib FILE (calibration text)");
-  return { ...base, ...(o.let ? { let: true } : {}), ...(o.augLoss ? { aug_loss: true } : {}), calib: o.calib, nsamples: o.nsamples, seqlen: o.seqlen, epochs: o.epochs, device: o.device, gemm: o.gemm, state_dir: `${o.output.replace(/\/+$/, "")}.omniquant-state` };
+  if ((o.letLr !== undefined || o.alpha !== undefined) && !o.let) throw new InputError("--let-lr/--alpha set the LET parameters: add --let");
+  const letParams = o.let ? { let: true, ...(o.letLr !== undefined ? { let_lr: o.letLr } : {}), ...(o.alpha !== undefined ? { alpha: o.alpha } : {}) } : {};
+  return { ...base, ...letParams, ...(o.augLoss ? { aug_loss: true } : {}), calib: o.calib, nsamples: o.nsamples, seqlen: o.seqlen, epochs: o.epochs, device: o.device, gemm: o.gemm, state_dir: `${o.output.replace(/\/+$/, "")}.omniquant-state` };
 }
 
 export function register(program: Command): void {
@@ -53,6 +57,8 @@ export function register(program: Command): void {
     .option("--abits <bits>", "activation bits 4|6|8: per-token dynamic asymmetric fake-quant, recorded in config.json (memc_activation_quant) and applied by memc eval", parseIntOption)
     .option("--aug-loss", "omniquant: also fit the fp layer's output on the quantized inputs (the reference's --aug_loss, used with 40 epochs for 2-bit)")
     .option("--let", "omniquant: learnable equivalent transformation (channel scales, SmoothQuant init α 0.5, lr 5e-3), folded into weights and norms")
+    .option("--let-lr <lr>", "omniquant --let: LET learning rate (default 5e-3; the reference's W4A4 script uses 1e-3)", parseFloat)
+    .option("--alpha <a>", "omniquant --let: SmoothQuant migration strength of the LET init (default 0.5; the W4A4 script uses 0.75)", parseFloat)
     .option("--calib <file>", "omniquant: calibration text file (e.g. ../shared/fixtures/text/calib/english.txt)")
     .option("--nsamples <n>", "omniquant: calibration windows (seed 2 random windows, as the reference)", parseIntOption, 128)
     .option("--seqlen <n>", "omniquant: tokens per calibration window", parseIntOption, 512)

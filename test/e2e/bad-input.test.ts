@@ -136,6 +136,9 @@ test("bad option values are usage errors", () => {
   expectBad(["quantize", modelDir("llama-t"), "-o", join(work, "q3"), "--wbits", "9", "--group-size", "32"], /wbits/);
   expectBad(["eval", modelDir("llama-t"), "--ppl", join(work, "nope.txt")], /nope\.txt: no such file/);
   expectBad([...evalArgs(modelDir("llama-t")), "--gemm", "fp16"], /--gemm fp16: expected fp32, tf32 or bf16/);
+  const omni = ["quantize", modelDir("llama-t"), "-o", join(work, "q4"), "--method", "omniquant", "--wbits", "4", "--group-size", "-1", "--calib", text];
+  expectBad([...omni, "--alpha", "0.75"], /--let-lr\/--alpha set the LET parameters: add --let/);
+  expectBad([...omni, "--let", "--alpha", "2"], /alpha: Too big/);
 });
 
 test("existing output directory is not clobbered without --overwrite", () => {

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { actquant_backward, actquant_forward } from "../../src/passes/omniquant/act-quant.js";
+import { actquant_backward, actquant_forward } from "../../src/nn/train/act-quant.js";
 import { block_backward, block_forward, type BlockDims, type BlockWeights } from "../../src/nn/train/block.js";
 import { TrainDevice } from "../../src/nn/train/cuda/context.js";
 import { actQuantBackward, actQuantForward } from "../../src/nn/train/cuda/act-quant.js";

@@ -1,11 +1,11 @@
-// The eval side of --abits: Ops.actQuant (cpu) against the training op's reference (src/passes/omniquant/act-quant.ts,
+// The eval side of --abits: Ops.actQuant (cpu) against the training op's reference (src/nn/train/act-quant.ts,
 // OmniQuant UniformAffineQuantizer per_token), the null backend's shape rules, config.json parsing, and that the
 // runtime layer forward puts the quantizers where the training block does (block_forward with abits on llama-t's
 // layer 0 = layerForward on CpuOps with spec.actBits).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { actquant_forward } from "../../src/passes/omniquant/act-quant.js";
+import { actquant_forward } from "../../src/nn/train/act-quant.js";
 import { CpuOps } from "../../src/runtime/cpu/ops.js";
 import { NullOps } from "../../src/runtime/null/ops.js";
 import { openCheckpoint } from "../../src/model/checkpoint.js";

@@ -3,7 +3,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { actquant_backward, actquant_forward } from "../../src/passes/omniquant/act-quant.js";
+import { actquant_backward, actquant_forward } from "../../src/nn/train/act-quant.js";
 import { roundHalfEven } from "../../src/passes/rtn/quantize.js";
 import { rng } from "../helpers/random.js";
 

@@ -6,7 +6,7 @@
 // o, gate/up share one, down) and q, k after RoPE and v, per (token, head) row of Dh (qkt_matmul / pv_matmul quant_x1/x2;
 // the softmax probabilities stay at 16 bits there, i.e. unquantized).
 
-import { actquant_backward, actquant_forward, type ActQuantCache } from "../../passes/omniquant/act-quant.js";
+import { actquant_backward, actquant_forward, type ActQuantCache } from "./act-quant.js";
 import { attention_backward, attention_forward, type AttnCache } from "./attention.js";
 import { linear_backward, linear_forward } from "./linear.js";
 import { mlp_backward, mlp_forward, type MlpCache, type MlpWeights } from "./mlp.js";

@@ -1,6 +1,6 @@
 // SwiGLU MLP (transformers LlamaMLP / MixtralBlockSparseTop2MLP: down(silu(gate(x)) ⊙ up(x))) forward/backward.
 
-import { actquant_backward, actquant_forward, type ActQuantCache } from "../../passes/omniquant/act-quant.js";
+import { actquant_backward, actquant_forward, type ActQuantCache } from "./act-quant.js";
 import { linear_backward, linear_forward } from "./linear.js";
 import { swiglu_backward, swiglu_forward } from "./swiglu.js";
 

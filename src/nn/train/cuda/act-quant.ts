@@ -1,5 +1,5 @@
 // Launch wrappers for kernels/train_act_quant.cu: per-token dynamic activation fake-quant forward/backward on the
-// device, the math of src/passes/omniquant/act-quant.ts (OmniQuant UniformAffineQuantizer, dynamic_method per_token).
+// device, the math of src/nn/train/act-quant.ts (OmniQuant UniformAffineQuantizer, dynamic_method per_token).
 
 import type { DevicePtr } from "../../../runtime/cuda/ffi/driver.js";
 import { f32, i32, ptr, type TrainDevice } from "./context.js";

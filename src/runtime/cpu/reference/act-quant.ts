@@ -1,6 +1,6 @@
 // Per-token dynamic asymmetric activation fake-quant, the runtime (eval) side of OmniQuant's act quantizer
 // (quantize/quantizer.py UniformAffineQuantizer, dynamic_method "per_token", no LWC). Same fp32 arithmetic as the
-// training op src/passes/omniquant/act-quant.ts (which also keeps the backward's terms); kernels/act_quant.cu mirrors it.
+// training op src/nn/train/act-quant.ts (which also keeps the backward's terms); kernels/act_quant.cu mirrors it.
 
 import { roundHalfEven } from "../../../passes/rtn/quantize.js";
 

@@ -4,7 +4,7 @@
 // zero point from plain .round() (no gradient), clamp masks inclusive, amax/amin route the scale's gradient to
 // the row's max / min element (split evenly over ties).
 
-import { roundHalfEven } from "../rtn/quantize.js";
+import { roundHalfEven } from "../../passes/rtn/quantize.js";
 
 const fr = Math.fround;
 
