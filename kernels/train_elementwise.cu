@@ -25,27 +25,16 @@ extern "C" __global__ void add_vec(float* y, const float* a, const float* b, lon
   GRID_LOOP(t, n) y[t] = a[t] + b[t];
 }
 
-// loss += Σ (y − t)² (double); dy = 2(y − t)/n unless dy is null
-// mse_grad with dy accumulated (the second term of OmniQuant's --aug_loss)
-extern "C" __global__ void mse_grad_add(float* __restrict__ dy, double* __restrict__ loss, const float* __restrict__ y, const float* __restrict__ tgt, long long n) {
+// loss += Σ (y − t)² (double); dy = 2(y − t)/n unless dy is null, or dy += 2(y − t)/n with accumulate (the second
+// term of OmniQuant's --aug_loss)
+extern "C" __global__ void mse_grad(float* __restrict__ dy, double* __restrict__ loss, const float* __restrict__ y, const float* __restrict__ tgt, long long n,
+                                    int accumulate) {
   __shared__ float scratch[32];
   float s = 0.f;
   GRID_LOOP(t, n) {
     const float d = y[t] - tgt[t];
     s += d * d;
-    dy[t] += 2.f * d / (float)n;
-  }
-  s = block_sum(s, scratch);
-  if (threadIdx.x == 0) atomicAdd(loss, (double)s);
-}
-
-extern "C" __global__ void mse_grad(float* __restrict__ dy, double* __restrict__ loss, const float* __restrict__ y, const float* __restrict__ tgt, long long n) {
-  __shared__ float scratch[32];
-  float s = 0.f;
-  GRID_LOOP(t, n) {
-    const float d = y[t] - tgt[t];
-    s += d * d;
-    if (dy) dy[t] = 2.f * d / (float)n;
+    if (dy) dy[t] = (accumulate ? dy[t] : 0.f) + 2.f * d / (float)n;
   }
   s = block_sum(s, scratch);
   if (threadIdx.x == 0) atomicAdd(loss, (double)s);

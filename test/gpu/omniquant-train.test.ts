@@ -89,7 +89,7 @@ test("rope forward/backward, swiglu forward/backward, MSE gradient vs src/nn/tra
   expectClose("swiglu_bwd dup", s, td.download(du), rb.dup, { relMax: 1e-6 });
   // MSE: loss Σ(y−t)² and dy = 2(y−t)/n
   const loss = td.zeros(2);
-  td.elementwise("train_elementwise.cu", "mse_grad", n, [ptr(dg.ptr), ptr(loss.ptr), ptr(bg!.ptr), ptr(bu!.ptr), i64(n)]);
+  td.elementwise("train_elementwise.cu", "mse_grad", n, [ptr(dg.ptr), ptr(loss.ptr), ptr(bg!.ptr), ptr(bu!.ptr), i64(n), i32(0)]);
   const l = new Float64Array(1);
   td.dev.allocator.copyOut(l, loss.ptr);
   let want = 0;
@@ -97,6 +97,11 @@ test("rope forward/backward, swiglu forward/backward, MSE gradient vs src/nn/tra
   for (let i = 0; i < n; i++) { const e = g[i]! - u[i]!; want += e * e; wantDy[i] = (2 * e) / n; }
   assert.ok(Math.abs(l[0]! - want) <= 1e-5 * want, `mse loss ${l[0]} vs ${want}`);
   expectClose("mse_grad dy", s, td.download(dg), wantDy, { relMax: 1e-6 });
+  // accumulate (--aug-loss's second term): dy += 2(y−t)/n with t = up again, so dy doubles; the loss adds up too
+  td.elementwise("train_elementwise.cu", "mse_grad", n, [ptr(dg.ptr), ptr(loss.ptr), ptr(bg!.ptr), ptr(bu!.ptr), i64(n), i32(1)]);
+  td.dev.allocator.copyOut(l, loss.ptr);
+  assert.ok(Math.abs(l[0]! - 2 * want) <= 1e-5 * want, `accumulated mse loss ${l[0]} vs ${2 * want}`);
+  expectClose("mse_grad dy accumulated", s, td.download(dg), wantDy.map((v) => 2 * v), { relMax: 1e-6 });
   td.free(bg, bu, bd, y, dg, du, loss);
 });
 

@@ -11,7 +11,7 @@
 
 import type { CudaDevice } from "../../runtime/cuda/device.js";
 import type { DevicePtr } from "../../runtime/cuda/ffi/driver.js";
-import { i64, NULL_PTR, ptr, TrainDevice, type Buf, type TrainGemmMode } from "../../nn/train/cuda/context.js";
+import { i32, i64, NULL_PTR, ptr, TrainDevice, type Buf, type TrainGemmMode } from "../../nn/train/cuda/context.js";
 import { BlockWorkspace, blockBackward, blockForward } from "../../nn/train/cuda/block.js";
 import { adamwStep, lwcBackward, lwcForward, lwcInputGrad, lwcRanges, type LwcShape } from "../../nn/train/cuda/lwc.js";
 import { DevActMaxima, DevLet } from "../../nn/train/cuda/let.js";
@@ -108,7 +108,7 @@ export class CudaLayerTrainer {
 
   /** loss[slot] += Σ (y − t)²; dy = 2(y − t)/n, or dy += that with accumulate (the --aug_loss second term) */
   private mse(y: DevicePtr, t: DevicePtr, slot: number, dy: DevicePtr, accumulate = false): void {
-    this.td.elementwise("train_elementwise.cu", accumulate ? "mse_grad_add" : "mse_grad", this.n, [ptr(dy), ptr(this.loss.ptr + slot * 8), ptr(y), ptr(t), i64(this.n)]);
+    this.td.elementwise("train_elementwise.cu", "mse_grad", this.n, [ptr(dy), ptr(this.loss.ptr + slot * 8), ptr(y), ptr(t), i64(this.n), i32(accumulate ? 1 : 0)]);
   }
 
   async layer(a: CudaLayerArgs): Promise<CudaLayerResult> {
