@@ -97,3 +97,17 @@ test("AdamW matches torch.optim.AdamW's first two steps (hand-computed)", () => 
   assert.ok(Math.abs(p[0]! - (0.99 - upd(0.095, 0.00049975))) < 1e-6, `p0 ${p[0]}`);
   assert.ok(Math.abs(p[1]! - (-1.99 - upd(-0.17, 0.009991))) < 1e-6, `p1 ${p[1]}`);
 });
+
+test("AdamW keeps a step count per parameter: one skipped for lack of a gradient starts bias-corrected (torch)", () => {
+  // torch.optim.AdamW keeps state['step'] per tensor and skips a tensor whose .grad is None. A Mixtral expert that no
+  // token reached in the first windows therefore takes, at its first gradient, the same update as a fresh optimiser:
+  // lr·sign(g). With one shared count t it would take lr·0.1/(1−0.9^t)·√((1−0.999^t)/0.001): 0.71·lr at t = 51,
+  // 2.9·lr at t = 2000.
+  const used = Float32Array.from([0]);
+  const skipped = Float32Array.from([1, -1]);
+  const opt = new AdamW([used, skipped], 0.01);
+  for (let t = 0; t < 50; t++) opt.step([Float32Array.from([0.3]), undefined]);
+  assert.deepEqual(Array.from(skipped), [1, -1], "a parameter without a gradient must not move");
+  opt.step([Float32Array.from([0.3]), Float32Array.from([2, -0.25])]);
+  assert.ok(Math.abs(skipped[0]! - 0.99) < 1e-6 && Math.abs(skipped[1]! + 0.99) < 1e-6, `first update ${Array.from(skipped)}`);
+});

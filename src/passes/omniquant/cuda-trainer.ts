@@ -66,6 +66,8 @@ interface SlotState {
   mn: Buf;
   /** offsets (elements) of γ and β in the layer's parameter buffer; β follows γ */
   off: number;
+  /** AdamW steps this slot has taken (per parameter, as torch counts: an expert no token reached skips the step) */
+  steps: number;
 }
 
 export class CudaLayerTrainer {
@@ -153,7 +155,7 @@ export class CudaLayerTrainer {
       // Lwc.groups counts groups per row; the device works on all rows·groups at once
       const shape: LwcShape = { groups: q.gamma.length, g: q.g, bits: q.spec.bits, sym: q.spec.sym };
       if (q.rows !== s.rows || q.cols !== s.cols || shape.groups * q.g !== s.rows * s.cols) throw new Error(`${s.module}: LWC shape mismatch`);
-      const st: SlotState = { key: keys[i]!, shape, w: linearPtr(base, keys[i]!), wq: td.alloc(s.rows * s.cols), mx: td.alloc(shape.groups), mn: td.alloc(shape.groups), off: total };
+      const st: SlotState = { key: keys[i]!, shape, w: linearPtr(base, keys[i]!), wq: td.alloc(s.rows * s.cols), mx: td.alloc(shape.groups), mn: td.alloc(shape.groups), off: total, steps: 0 };
       total += 2 * shape.groups;
       if (!dl) lwcRanges(td, shape, st.w, st.mx.ptr, st.mn.ptr);
       return st;
@@ -227,8 +229,8 @@ export class CudaLayerTrainer {
             dl?.finishGrads();
           });
           steps++;
-          // one shared step counter, as torch's AdamW over one param group (parameters without .grad are skipped)
-          phase("adamw", () => { for (const s of slots) if (hadGrad.has(s)) adamwStep(td, opt, steps, at(P, s.off), at(G, s.off), at(M, s.off), at(V, s.off), 2 * s.shape.groups);
+          // torch's AdamW: parameters without .grad are skipped, and each keeps its own step count
+          phase("adamw", () => { for (const s of slots) if (hadGrad.has(s)) adamwStep(td, opt, ++s.steps, at(P, s.off), at(G, s.off), at(M, s.off), at(V, s.off), 2 * s.shape.groups);
             dl?.step(a.let!.lr);
           });
           a.onStep?.(ep, j, epochLoss[ep - 1]);
