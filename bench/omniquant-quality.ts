@@ -5,9 +5,9 @@
 // and each output on english/code/math held-out text, and prints a markdown table + JSON.
 // W4A4 (llama family only; the reference's Mixtral path is LWC only): the reference's W4A4 script group (per-channel
 // weights, i.e. no --group_size, 20 epochs, --lwc --let, per-token A4) → `--wbits 4 --group-size -1 --abits 4 --let`
-// (memc's let_lr 5e-3 / α 0.5 defaults; the script's 1e-3 / 0.75 are not exposed on the CLI), and its RTN baseline
+// (memc's let_lr 5e-3 / α 0.5 defaults; `w4a4ref` adds the script's --let-lr 1e-3 --alpha 0.75), and its RTN baseline
 // `--method rtn --wbits 4 --group-size -1 --abits 4` (eval applies the A4 quantizers from config.json for both).
-// Usage: node dist/bench/omniquant-quality.js MODEL_DIR [--shared DIR] [--out DIR] [--only w4,w3,w2,w4a4] [--epochs-scale 0.5]
+// Usage: node dist/bench/omniquant-quality.js MODEL_DIR [--shared DIR] [--out DIR] [--only w4,w3,w2,w2aug,w4a4,w4a4ref] [--epochs-scale 0.5]
 //        [--gemm fp32|tf32|bf16] [--group N (smoke tests only)] [--json FILE]. Resume state lives beside each output, so a rerun continues.
 
 import { execa } from "execa";
@@ -33,7 +33,7 @@ const groupOverride = arg("--group") === undefined ? undefined : Number(arg("--g
 const cli = fileURLToPath(new URL("../../bin/memc.js", import.meta.url));
 const calib = join(shared, "fixtures/text/calib/english.txt");
 const texts = ["english", "code", "math"].map((t) => [t, join(shared, `fixtures/text/eval/${t}-heldout.txt`)] as const);
-interface Setting { key: string; label: string; wbits: number; group: number; epochs: number; abits?: number; let?: boolean; aug?: boolean }
+interface Setting { key: string; label: string; wbits: number; group: number; epochs: number; abits?: number; let?: boolean; aug?: boolean; letLr?: number; alpha?: number }
 const SETTINGS: Setting[] = ([
   { key: "w4", label: "W4A16 g128", wbits: 4, group: 128, epochs: 20 },
   { key: "w3", label: "W3A16 g128", wbits: 3, group: 128, epochs: 20 },
@@ -41,10 +41,13 @@ const SETTINGS: Setting[] = ([
   // the reference's 2-bit script: 40 epochs + --aug_loss
   { key: "w2aug", label: "W2A16 g64, aug loss", wbits: 2, group: 64, epochs: 40, aug: true },
   { key: "w4a4", label: "W4A4 per-channel, LET", wbits: 4, group: -1, epochs: 20, abits: 4, let: true },
+  // the W4A4 script's LET settings (algorithms.md §1.1: let_lr 1e-3, alpha 0.75)
+  { key: "w4a4ref", label: "W4A4 per-channel, LET let_lr 1e-3 α 0.75", wbits: 4, group: -1, epochs: 20, abits: 4, let: true, letLr: 1e-3, alpha: 0.75 },
 ] as Setting[]).filter((s) => only.has(s.key) && !(moe && s.abits))
   // per-channel (-1) divides every width: the smoke override applies to grouped settings only
   .map((s) => (groupOverride === undefined || s.group === -1 ? s : { ...s, group: groupOverride, label: s.label.replace(/g\d+/, `g${groupOverride}`) }));
-const actArgs = (s: Setting) => [...(s.abits ? ["--abits", `${s.abits}`] : []), ...(s.let ? ["--let"] : []), ...(s.aug ? ["--aug-loss"] : [])];
+const actArgs = (s: Setting) => [...(s.abits ? ["--abits", `${s.abits}`] : []), ...(s.let ? ["--let"] : []), ...(s.aug ? ["--aug-loss"] : []),
+  ...(s.letLr !== undefined ? ["--let-lr", `${s.letLr}`] : []), ...(s.alpha !== undefined ? ["--alpha", `${s.alpha}`] : [])];
 
 mkdirSync(outDir, { recursive: true });
 
@@ -87,7 +90,7 @@ console.log(`| setting | ${texts.map(([t]) => t).join(" | ")} |`);
 console.log(`|---|${texts.map(() => "---").join("|")}|`);
 console.log(`| fp | ${texts.map(([t]) => result.fp!.ppl[t]!.toFixed(2)).join(" | ")} |`);
 for (const s of SETTINGS) {
-  console.log(`| RTN ${s.label.replace(", LET", "")} | ${texts.map(([t]) => result[`${s.key}-rtn`]!.ppl[t]!.toFixed(2)).join(" | ")} |`);
+  console.log(`| RTN ${s.label.replace(/, LET.*/, "")} | ${texts.map(([t]) => result[`${s.key}-rtn`]!.ppl[t]!.toFixed(2)).join(" | ")} |`);
   console.log(`| OmniQuant ${s.label} (${Math.max(1, Math.round(s.epochs * epochsScale))} epochs) | ${texts.map(([t]) => result[s.key]!.ppl[t]!.toFixed(2)).join(" | ")} |`);
 }
 console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
