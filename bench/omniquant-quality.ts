@@ -1,13 +1,13 @@
 // bench/omniquant-quality: the issue-6 quality table for one model on the GPU machine. For W4 g128, W3 g128 (20 epochs)
 // and W2 g64 (40 epochs, without and with --aug-loss, the reference's 2-bit script) it runs RTN (`memc quantize --method rtn`) and
 //   memc quantize MODEL -o OUT --method omniquant --device cuda --calib calib/english.txt --nsamples 128 --seqlen 512
-// (seed 2, lr 1e-2, asymmetric, as the reference scripts), then `memc eval --device cuda --seqlen 512` of the fp model
+// (seed 2, lr 1e-2, asymmetric, as the reference scripts; w4mix / w3mix: --calib english,code,math = the reference's `mix`), then `memc eval --device cuda --seqlen 512` of the fp model
 // and each output on english/code/math held-out text, and prints a markdown table + JSON.
 // W4A4 (llama family only; the reference's Mixtral path is LWC only): the reference's W4A4 script group (per-channel
 // weights, i.e. no --group_size, 20 epochs, --lwc --let, per-token A4) → `--wbits 4 --group-size -1 --abits 4 --let`
 // (memc's let_lr 5e-3 / α 0.5 defaults; `w4a4ref` adds the script's --let-lr 1e-3 --alpha 0.75), and its RTN baseline
 // `--method rtn --wbits 4 --group-size -1 --abits 4` (eval applies the A4 quantizers from config.json for both).
-// Usage: node dist/bench/omniquant-quality.js MODEL_DIR [--shared DIR] [--out DIR] [--only w4,w3,w2,w2aug,w4a4,w4a4ref] [--epochs-scale 0.5]
+// Usage: node dist/bench/omniquant-quality.js MODEL_DIR [--shared DIR] [--out DIR] [--only w4,w3,w2,w2aug,w4mix,w3mix,w4a4,w4a4ref] [--epochs-scale 0.5]
 //        [--gemm fp32|tf32|bf16] [--group N (smoke tests only)] [--json FILE]. Resume state lives beside each output, so a rerun continues.
 
 import { execa } from "execa";
@@ -32,8 +32,9 @@ const gemm = arg("--gemm") ?? "fp32";
 const groupOverride = arg("--group") === undefined ? undefined : Number(arg("--group"));
 const cli = fileURLToPath(new URL("../../bin/memc.js", import.meta.url));
 const calib = join(shared, "fixtures/text/calib/english.txt");
+const calibMix = ["english", "code", "math"].map((t) => join(shared, `fixtures/text/calib/${t}.txt`)).join(",");
 const texts = ["english", "code", "math"].map((t) => [t, join(shared, `fixtures/text/eval/${t}-heldout.txt`)] as const);
-interface Setting { key: string; label: string; wbits: number; group: number; epochs: number; abits?: number; let?: boolean; aug?: boolean; letLr?: number; alpha?: number }
+interface Setting { key: string; label: string; wbits: number; group: number; epochs: number; abits?: number; let?: boolean; aug?: boolean; letLr?: number; alpha?: number; mix?: boolean }
 const SETTINGS: Setting[] = ([
   { key: "w4", label: "W4A16 g128", wbits: 4, group: 128, epochs: 20 },
   { key: "w3", label: "W3A16 g128", wbits: 3, group: 128, epochs: 20 },
@@ -41,6 +42,9 @@ const SETTINGS: Setting[] = ([
   // the reference's 2-bit script: 40 epochs + --aug_loss
   { key: "w2aug", label: "W2A16 g64, aug loss", wbits: 2, group: 64, epochs: 40, aug: true },
   { key: "w4a4", label: "W4A4 per-channel, LET", wbits: 4, group: -1, epochs: 20, abits: 4, let: true },
+  // the reference's `mix` calibration (datautils.py) over memc's three calibration texts: 42 windows of each
+  { key: "w4mix", label: "W4A16 g128, calib mix", wbits: 4, group: 128, epochs: 20, mix: true },
+  { key: "w3mix", label: "W3A16 g128, calib mix", wbits: 3, group: 128, epochs: 20, mix: true },
   // the W4A4 script's LET settings (algorithms.md §1.1: let_lr 1e-3, alpha 0.75)
   { key: "w4a4ref", label: "W4A4 per-channel, LET let_lr 1e-3 α 0.75", wbits: 4, group: -1, epochs: 20, abits: 4, let: true, letLr: 1e-3, alpha: 0.75 },
 ] as Setting[]).filter((s) => only.has(s.key) && !(moe && s.abits))
@@ -69,7 +73,7 @@ for (const s of SETTINGS) {
   const t = performance.now();
   if (!existsSync(join(out, "memc.report.json"))) {
     const q = await execa("node", [cli, "quantize", model, "-o", out, "--method", "omniquant", "--device", "cuda", "--gemm", gemm, "--wbits", `${s.wbits}`, "--group-size", `${s.group}`,
-      "--calib", calib, "--nsamples", "128", "--seqlen", "512", "--epochs", `${epochs}`, ...actArgs(s), "--overwrite", "--json"], { stderr: "inherit" });
+      "--calib", s.mix ? calibMix : calib, "--nsamples", "128", "--seqlen", "512", "--epochs", `${epochs}`, ...actArgs(s), "--overwrite", "--json"], { stderr: "inherit" });
     writeFileSync(join(outDir, `${s.key}.quantize.json`), q.stdout);
   }
   const ppl = await evaluate(out);
@@ -90,7 +94,7 @@ console.log(`| setting | ${texts.map(([t]) => t).join(" | ")} |`);
 console.log(`|---|${texts.map(() => "---").join("|")}|`);
 console.log(`| fp | ${texts.map(([t]) => result.fp!.ppl[t]!.toFixed(2)).join(" | ")} |`);
 for (const s of SETTINGS) {
-  console.log(`| RTN ${s.label.replace(/, LET.*/, "")} | ${texts.map(([t]) => result[`${s.key}-rtn`]!.ppl[t]!.toFixed(2)).join(" | ")} |`);
+  console.log(`| RTN ${s.label.replace(/, (LET|calib).*/, "")} | ${texts.map(([t]) => result[`${s.key}-rtn`]!.ppl[t]!.toFixed(2)).join(" | ")} |`);
   console.log(`| OmniQuant ${s.label} (${Math.max(1, Math.round(s.epochs * epochsScale))} epochs) | ${texts.map(([t]) => result[s.key]!.ppl[t]!.toFixed(2)).join(" | ")} |`);
 }
 console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);

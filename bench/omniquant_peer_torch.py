@@ -164,7 +164,7 @@ for i in range(L):
         before = sum(F.mse_loss(block(quant_inps[j : j + 1], i, q0), fp_out[j : j + 1]).item() for j in range(a.nsamples)) / a.nsamples
     epoch_loss = []
     for ep in range(a.epochs):
-        tot = 0.0
+        tot = torch.zeros((), device=dev)
         for j in range(a.nsamples):
             out = block(quant_inps[j : j + 1], i, quant())
             loss = F.mse_loss(fp_out[j : j + 1], out)
@@ -173,8 +173,8 @@ for i in range(L):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            tot += loss.item()
-        epoch_loss.append(tot / a.nsamples)
+            tot += loss.detach()
+        epoch_loss.append(tot.item() / a.nsamples)
     with torch.no_grad():
         final = {n: bf16(t) for n, t in quant().items()}
         qw.update(final)

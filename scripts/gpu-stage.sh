@@ -5,7 +5,7 @@
 # machine, the call with the last part unpacks them, and the runs that follow work in /tmp/memc.
 #
 #   scripts/gpu-stage.sh build          → .gpu-main/ (dist without source maps, kernels, bin, scripts, golden subsets): carry with .device
-#   scripts/gpu-stage.sh weights NAME.. → .gpuw-1/, .gpuw-2/, …: models NAME…, the held-out texts, calib/english.txt
+#   scripts/gpu-stage.sh weights NAME.. → .gpuw-1/, .gpuw-2/, …: models NAME…, the held-out texts, calib/*.txt
 # On the device:  call 1 (carry .device .gpu-main):  bash .device/enter.sh bash .gpu-main/unstage.sh
 #                 call k (carry .gpuw-k):             bash .gpuw-k/unstage.sh
 #                 then /tmp/memc holds dist/, kernels/, node_modules/, fixtures/ and shared/fixtures/.
@@ -31,7 +31,7 @@ EOS
     rm -rf .gpuw-* && stage=$(mktemp -d)
     mkdir -p "$stage/shared/fixtures/text/eval" "$stage/shared/fixtures/text/calib" "$stage/shared/fixtures/models"
     cp "$shared"/fixtures/text/eval/{english,code,math}-heldout.txt "$stage/shared/fixtures/text/eval/"
-    cp "$shared"/fixtures/text/calib/english.txt "$stage/shared/fixtures/text/calib/"
+    cp "$shared"/fixtures/text/calib/*.txt "$stage/shared/fixtures/text/calib/"
     cp "$shared"/fixtures/reference.json "$stage/shared/fixtures/"
     for n in "$@"; do cp -r "$shared/fixtures/models/$n" "$stage/shared/fixtures/models/"; done
     # one xz stream of everything (bf16 weights shrink to ~73%), cut into pieces that each fit one call

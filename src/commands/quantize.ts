@@ -59,7 +59,7 @@ export function register(program: Command): void {
     .option("--let", "omniquant: learnable equivalent transformation (channel scales, SmoothQuant init α 0.5, lr 5e-3), folded into weights and norms")
     .option("--let-lr <lr>", "omniquant --let: LET learning rate (default 5e-3; the reference's W4A4 script uses 1e-3)", parseFloat)
     .option("--alpha <a>", "omniquant --let: SmoothQuant migration strength of the LET init (default 0.5; the W4A4 script uses 0.75)", parseFloat)
-    .option("--calib <file>", "omniquant: calibration text file (e.g. ../shared/fixtures/text/calib/english.txt)")
+    .option("--calib <file[,file…]>", "omniquant: calibration text file (e.g. ../shared/fixtures/text/calib/english.txt); several, comma-separated, mix them as the reference's `mix` loader (nsamples/k windows each)")
     .option("--nsamples <n>", "omniquant: calibration windows (seed 2 random windows, as the reference)", parseIntOption, 128)
     .option("--seqlen <n>", "omniquant: tokens per calibration window", parseIntOption, 512)
     .option("--epochs <n>", "omniquant: epochs over the calibration windows per layer (reference: 20; 40 for 2-bit)", parseIntOption, 20)

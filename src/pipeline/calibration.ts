@@ -1,6 +1,7 @@
 // Calibration windows (OmniQuant datautils.py get_wikitext2 / get_c4 pattern): tokenize the whole text once, then
 // `random.seed(seed)` and nsamples × `i = random.randint(0, ntokens − seqlen − 1)`, window = tokens[i, i+seqlen).
 // The RNG is CPython's MT19937 (init_by_array, getrandbits, _randbelow), so seed 2 picks the reference's windows.
+// Several files (`--calib a.txt,b.txt`) follow its `mix` loader: nsamples // k windows from each, same seed each.
 
 import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
@@ -84,11 +85,24 @@ export function calibrationWindows(tokens: Int32Array, nsamples: number, seqlen:
   return out;
 }
 
-/** Reads and tokenizes `file` with the model's tokenizer.json, then cuts the windows. */
-export async function loadCalibration(modelDir: string, file: string, nsamples: number, seqlen: number, seed: number): Promise<Int32Array[]> {
-  if (!existsSync(file)) throw new InputError(`--calib ${file}: no such file`);
+/** The files of a `--calib` value: one path, or several separated by commas (the reference's `mix` calibration). */
+export function calibrationFiles(calib: string): string[] {
+  return calib.split(",").map((f) => f.trim()).filter((f) => f.length > 0);
+}
+
+/** Reads and tokenizes each calibration file with the model's tokenizer.json, then cuts the windows. Several files
+ *  are the reference's `mix` loader (datautils.py get_loaders("mix")): nsamples // k windows from each file, each
+ *  file drawn with the same seed, concatenated in file order (128 over 3 files → 3 × 42 = 126 windows). */
+export async function loadCalibration(modelDir: string, calib: string, nsamples: number, seqlen: number, seed: number): Promise<Int32Array[]> {
+  const files = calibrationFiles(calib);
+  if (files.length === 0) throw new InputError(`--calib ${JSON.stringify(calib)}: no file named`);
+  for (const file of files) if (!existsSync(file)) throw new InputError(`--calib ${file}: no such file`);
   if (!Number.isInteger(nsamples) || nsamples < 1) throw new InputError(`--nsamples ${nsamples}: must be a positive integer`);
   if (!Number.isInteger(seqlen) || seqlen < 2) throw new InputError(`--seqlen ${seqlen}: must be an integer ≥ 2`);
+  const perFile = files.length === 1 ? nsamples : Math.floor(nsamples / files.length);
+  if (perFile < 1) throw new InputError(`--nsamples ${nsamples}: fewer than one window for each of the ${files.length} --calib files`);
   const tok = await loadTokenizer(modelDir);
-  return calibrationWindows(tok.encode(await readFile(file, "utf8")), nsamples, seqlen, seed, file);
+  const windows: Int32Array[] = [];
+  for (const file of files) windows.push(...calibrationWindows(tok.encode(await readFile(file, "utf8")), perFile, seqlen, seed, file));
+  return windows;
 }

@@ -13,7 +13,7 @@ import type { Checkpoint } from "../../model/checkpoint.js";
 import { EMBED, layerNames, quantizableLinears } from "../../model/names.js";
 import { block_backward, block_forward, type BlockDims, type BlockWeights } from "../../nn/train/block.js";
 import { BlockCheckpoints } from "../../pipeline/checkpoint.js";
-import { loadCalibration } from "../../pipeline/calibration.js";
+import { calibrationFiles, loadCalibration } from "../../pipeline/calibration.js";
 import type { Emit } from "../../util/events.js";
 import { InputError } from "../../util/errors.js";
 import { checkGroup, type QuantSpec } from "../rtn/quantize.js";
@@ -99,7 +99,10 @@ function mse(y: Float32Array, t: Float32Array): number {
 }
 
 async function fingerprint(ckpt: Checkpoint, o: OmniQuantOptions): Promise<string> {
-  const calib = createHash("sha256").update(await readFile(o.calib)).digest("hex").slice(0, 12);
+  // one file hashes as it always did (existing state dirs stay valid); a mix hashes its files in order
+  const h = createHash("sha256");
+  for (const [k, file] of calibrationFiles(o.calib).entries()) h.update(k === 0 ? await readFile(file) : Buffer.concat([Buffer.from([0]), await readFile(file)]));
+  const calib = h.digest("hex").slice(0, 12);
   // explicit key order: the string is compared verbatim on resume
   const { wbits, groupSize, sym, nsamples, seqlen, epochs, seed, lwcLr } = o;
   const base = { method: "omniquant-lwc", model: resolve(ckpt.dir), calib, wbits, groupSize, sym, nsamples, seqlen, epochs, seed, lwcLr };
@@ -153,7 +156,7 @@ export async function runOmniQuant(ckpt: Checkpoint, o: OmniQuantOptions, emit: 
   let trainedHere = 0;
   for (let li = 0; li < L; li++) {
     if (o.stopAfterLayers !== undefined && trainedHere >= o.stopAfterLayers) gpu?.dispose(true);
-    if (o.stopAfterLayers !== undefined && trainedHere >= o.stopAfterLayers) return { weights, layers, resumed, calibTokens: o.nsamples * o.seqlen, complete: false };
+    if (o.stopAfterLayers !== undefined && trainedHere >= o.stopAfterLayers) return { weights, layers, resumed, calibTokens: windows.length * o.seqlen, complete: false };
     const t0 = performance.now();
     const { w: fp, slots } = await loadBlock(ckpt, li);
     const lwcs = slots.map((s) => new Lwc(s.module, s.rows, s.cols, spec));
@@ -253,7 +256,7 @@ export async function runOmniQuant(ckpt: Checkpoint, o: OmniQuantOptions, emit: 
     emit({ kind: "log", level: "info", message: `omniquant: layer ${li + 1}/${L} mse ${report.lossBefore.toExponential(3)} → ${report.lossAfter.toExponential(3)} (${report.seconds.toFixed(1)} s)` });
   }
   gpu?.dispose(true);
-  return { weights, layers, resumed, calibTokens: o.nsamples * o.seqlen, complete: true };
+  return { weights, layers, resumed, calibTokens: windows.length * o.seqlen, complete: true };
 }
 
 async function openCudaTrainer(ckpt: Checkpoint, dims: BlockDims, inputs: Float32Array[], gemm: OmniQuantOptions["gemm"]) {
