@@ -4,6 +4,7 @@
 // (config read from --config, T 512) and a 7B-shaped Llama block (4096 / 11008 / 32·32 heads, T 2048; a few windows
 // stand in for the 128 to time a step). W4 g128 asymmetric. Prints a table + JSON; projects a 7B W4A16g128 run.
 // Run on the GPU machine: node dist/bench/omniquant-gpu.js --config shared/.../llama-s/config.json [--json out.json]
+//   [--modes fp32,tf32,bf16] [--no-torch] [--small-windows 32] [--big-windows 4]
 
 import { execa } from "execa";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -107,7 +108,7 @@ const dev = CudaDevice.open(0);
 const rows: Row[] = [];
 for (const s of SHAPES) {
   for (const m of MODES) rows.push(await memc(dev, s, m));
-  const t = await torch(s);
+  const t = process.argv.includes("--no-torch") ? undefined : await torch(s);
   if (t) rows.push(t);
 }
 dev.dispose();

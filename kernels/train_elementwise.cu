@@ -39,3 +39,13 @@ extern "C" __global__ void mse_grad(float* __restrict__ dy, double* __restrict__
   s = block_sum(s, scratch);
   if (threadIdx.x == 0) atomicAdd(loss, (double)s);
 }
+
+// bf16 GEMM mode: swiglu_fwd's value rounded to bf16 (nearest even) and written only as bf16 — the down_proj operand,
+// the value of swiglu_fwd followed by elementwise.cu cast_f32_bf16
+extern "C" __global__ void swiglu_fwd_bf16(unsigned short* __restrict__ y16, const float* __restrict__ g, const float* __restrict__ u, long long n) {
+  GRID_LOOP(t, n) {
+    const float a = g[t];
+    const unsigned int b = __float_as_uint(a / (1.f + expf(-a)) * u[t]);
+    y16[t] = (unsigned short)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+  }
+}
