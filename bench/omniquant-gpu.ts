@@ -5,6 +5,7 @@
 // stand in for the 128 to time a step). W4 g128 asymmetric. Prints a table + JSON; projects a 7B W4A16g128 run.
 // Run on the GPU machine: node dist/bench/omniquant-gpu.js --config shared/.../llama-s/config.json [--json out.json]
 //   [--modes fp32,tf32,bf16] [--no-torch] [--small-windows 32] [--big-windows 4]
+//   [--no-lowp-attention] [--no-dw-bf16]  (A/B switches of two bf16-mode levers, context.ts Bf16Tuning)
 
 import { execa } from "execa";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -76,7 +77,8 @@ async function memc(dev: CudaDevice, s: Shape, mode: TrainGemmMode): Promise<Row
   const { w, slots } = block(s);
   const spec = { bits: 4, groupSize: 128, sym: false };
   dev.allocator.resetPeak();
-  const tr = new CudaLayerTrainer(dev, dims, inputs, true, mode);
+  const tune = { lowpAttention: !process.argv.includes("--no-lowp-attention"), dwBf16: !process.argv.includes("--no-dw-bf16") };
+  const tr = new CudaLayerTrainer(dev, dims, inputs, true, mode, tune);
   // warm-up layer (kernel compile, cuBLAS heuristics), then the timed one
   await tr.layer({ fp: w, slots, lwcs: slots.map((x) => new Lwc(x.module, x.rows, x.cols, spec)), restored: false, epochs: 1, lr: 1e-2, wantWeights: false });
   const r = await tr.layer({ fp: w, slots, lwcs: slots.map((x) => new Lwc(x.module, x.rows, x.cols, spec)), restored: false, epochs: s.epochs, lr: 1e-2, wantWeights: false });

@@ -16,7 +16,7 @@ import { swiglu_backward, swiglu_forward } from "../../src/nn/train/swiglu.js";
 import { TrainDevice, ptr, i32, i64, NULL_PTR, type TrainGemmMode } from "../../src/nn/train/cuda/context.js";
 import { attentionBackward, attentionForward } from "../../src/nn/train/cuda/attention.js";
 import { BlockWorkspace, blockBackward, blockForward } from "../../src/nn/train/cuda/block.js";
-import { adamwStep, lwcBackward, lwcForward, lwcRanges } from "../../src/nn/train/cuda/lwc.js";
+import { adamwStep, lwcBackward, lwcForward, lwcRanges, lwcWeightBf16 } from "../../src/nn/train/cuda/lwc.js";
 import { linearKeys, linearPtr, uploadBlock } from "../../src/nn/train/cuda/weights.js";
 import { AdamW } from "../../src/passes/omniquant/adamw.js";
 import { Lwc } from "../../src/passes/omniquant/lwc.js";
@@ -206,6 +206,26 @@ for (const spec of [
     expectClose(`lwc_bwd bf16 dŴ dγ W${spec.bits}g${spec.groupSize}${spec.sym ? "s" : "a"}`, s, td.download(dg), wantG16, { relL2: 1e-4 });
     expectClose(`lwc_bwd bf16 dŴ dβ W${spec.bits}g${spec.groupSize}${spec.sym ? "s" : "a"}`, s, td.download(db), wantB16, { relL2: 1e-4 });
     td.free(bd16);
+    // a bf16-valued W (a bf16 checkpoint): lwc_w_bf16 finds it exact, and reading its bf16 copy gives the same Ŵ, dγ, dβ
+    // bit for bit (the same values through the same arithmetic); a W that is not bf16-valued is flagged
+    const wu = new Uint32Array(w.buffer.slice(0));
+    for (let i = 0; i < wu.length; i++) wu[i] = (((wu[i]! + 0x7fff + ((wu[i]! >>> 16) & 1)) >>> 16) << 16) >>> 0;
+    const wR = new Float32Array(wu.buffer);
+    const bwR = td.upload(wR), w16 = td.alloc(Math.ceil((rows * cols) / 2)), flags = td.zeros(2);
+    lwcWeightBf16(td, w16.ptr, bwR.ptr, rows * cols, flags.ptr);
+    lwcWeightBf16(td, w16.ptr, bw!.ptr, rows * cols, flags.ptr + 4);
+    const fl = new Uint32Array(2);
+    td.dev.allocator.copyOut(fl, flags.ptr);
+    assert.deepEqual([...fl], [0, 1], "lwc_w_bf16: a bf16-valued W is exact, a random fp32 W is not");
+    lwcWeightBf16(td, w16.ptr, bwR.ptr, rows * cols, flags.ptr); // w16 again holds wR's copy
+    lwcRanges(td, shape, bwR.ptr, mx.ptr, mn.ptr);
+    const outs = [0, 1].map((useW16) => {
+      lwcForward(td, shape, wq.ptr, bwR.ptr, mx.ptr, mn.ptr, bg!.ptr, bb!.ptr, 0, useW16 ? w16.ptr : 0);
+      lwcBackward(td, shape, dg.ptr, db.ptr, bdq!.ptr, bwR.ptr, mx.ptr, mn.ptr, bg!.ptr, bb!.ptr, false, useW16 ? w16.ptr : 0);
+      return [td.download(wq), td.download(dg), td.download(db)];
+    });
+    for (let j = 0; j < 3; j++) assert.deepEqual(outs[1]![j], outs[0]![j], `W read from its bf16 copy: ${["Ŵ", "dγ", "dβ"][j]} differs (seed ${s})`);
+    td.free(bwR, w16, flags);
     td.free(bw, bdq, bg, bb, mx, mn, wq, dg, db);
   });
 }
@@ -291,11 +311,14 @@ for (const [label, experts, mode, preCast] of [
   });
 }
 
-test("CudaLayerTrainer, bf16 GEMMs (Ŵ written in bf16 while training) vs fp32 GEMMs: losses, γ/β, final fp32 Ŵ", opts, async () => {
+test("CudaLayerTrainer, bf16 GEMMs (Ŵ written in bf16 while training, bf16 dW, W read from its bf16 copy) vs fp32 GEMMs: losses, γ/β, final fp32 Ŵ", opts, async () => {
   const dev = (await cudaOps()).dev;
   const s = seed();
   const d: BlockDims = { T: 64, D: 128, H: 4, KH: 2, Dh: 32, F: 256, eps: 1e-5, theta: 10000 };
+  // bf16-valued weights, as from a bf16 checkpoint: the bf16 run's LWC kernels then read W's exact bf16 copy
   const w = randomBlock(s, d, 0);
+  const toBf16 = (a: Float32Array) => { const u = new Uint32Array(a.buffer, a.byteOffset, a.length); for (let i = 0; i < u.length; i++) u[i] = (((u[i]! + 0x7fff + ((u[i]! >>> 16) & 1)) >>> 16) << 16) >>> 0; };
+  for (const a of [w.q, w.k, w.v, w.o, w.mlp!.gate, w.mlp!.up, w.mlp!.down]) toBf16(a);
   const shapes: [string, number, number][] = [["q", d.H * d.Dh, d.D], ["k", d.KH * d.Dh, d.D], ["v", d.KH * d.Dh, d.D], ["o", d.D, d.H * d.Dh], ["gate", d.F, d.D], ["up", d.F, d.D], ["down", d.D, d.F]];
   const slots = shapes.map(([module, rows, cols]) => ({ module, rows, cols }) as LinearSlot);
   const inputs = Array.from({ length: 4 }, (_, j) => randn(d.T * d.D, s + 10 + j));

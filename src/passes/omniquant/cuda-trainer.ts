@@ -10,13 +10,14 @@
 // uses the fp stream's activation maxima gathered on the device during the fp-target pass, then let.ts initLet.
 // bf16 GEMM mode: lwc_fwd writes Ŵ straight to a bf16 copy per Linear (registered with TrainDevice.setBf16Weight, so the
 // GEMMs read it without casting); during training only that copy is written, the fp32 Ŵ only by the final quantize.
-// Without LET the dW GEMMs then write bf16 (torch autocast's backward GEMMs give half-precision dW too) for lwc_bwd.
+// Without LET the dW GEMMs then write bf16 (torch autocast's backward GEMMs give half-precision dW too) for lwc_bwd,
+// and a W that is bf16-valued (checked on the device) is read by lwc_fwd / lwc_bwd from an exact bf16 copy.
 
 import type { CudaDevice } from "../../runtime/cuda/device.js";
 import type { DevicePtr } from "../../runtime/cuda/ffi/driver.js";
-import { i32, i64, NULL_PTR, ptr, TrainDevice, type Buf, type TrainGemmMode } from "../../nn/train/cuda/context.js";
+import { i32, i64, NULL_PTR, ptr, TrainDevice, type Bf16Tuning, type Buf, type TrainGemmMode } from "../../nn/train/cuda/context.js";
 import { BlockWorkspace, blockBackward, blockForward } from "../../nn/train/cuda/block.js";
-import { adamwStep, lwcBackward, lwcForward, lwcInputGrad, lwcRanges, type LwcShape } from "../../nn/train/cuda/lwc.js";
+import { adamwStep, lwcBackward, lwcForward, lwcInputGrad, lwcRanges, lwcWeightBf16, type LwcShape } from "../../nn/train/cuda/lwc.js";
 import { DevActMaxima, DevLet } from "../../nn/train/cuda/let.js";
 import { initLet, LET_KEYS, type LetParams } from "./let.js";
 import { linearKeys, linearPtr, mapLinears, uploadBlock } from "../../nn/train/cuda/weights.js";
@@ -67,6 +68,8 @@ interface SlotState {
   wq: Buf;
   /** bf16 mode: Ŵ in bf16 (the GEMM operand) */
   wq16?: Buf;
+  /** bf16 mode without LET, when W is bf16-valued (a bf16 checkpoint): W's exact bf16 copy, read by the LWC kernels */
+  w16?: Buf;
   mx: Buf;
   mn: Buf;
   /** offsets (elements) of γ and β in the layer's parameter buffer; β follows γ */
@@ -86,8 +89,8 @@ export class CudaLayerTrainer {
   private readonly ws: BlockWorkspace;
   private readonly n: number;
 
-  constructor(dev: CudaDevice, readonly dims: BlockDims, inputs: Float32Array[], dense: boolean, gemm: TrainGemmMode = "fp32") {
-    this.td = new TrainDevice(dev, gemm);
+  constructor(dev: CudaDevice, readonly dims: BlockDims, inputs: Float32Array[], dense: boolean, gemm: TrainGemmMode = "fp32", tune: Bf16Tuning = {}) {
+    this.td = new TrainDevice(dev, gemm, tune);
     const td = this.td;
     this.n = dims.T * dims.D;
     for (const x of inputs) {
@@ -157,7 +160,9 @@ export class CudaLayerTrainer {
     let total = 0;
     const lp = td.mode === "bf16";
     // bf16 mode without LET: the dW GEMMs write bf16 and lwc_bwd reads it (LET's input-gradient chain keeps fp32 dW)
-    const dw16 = lp && !dl;
+    const dw16 = lp && !dl && td.tune.dwBf16 !== false;
+    // bf16 mode without LET (W fixed for the layer): the LWC kernels may read W from an exact bf16 copy
+    const wCopy = lp && !dl;
     const slots: SlotState[] = a.slots.map((s, i) => {
       const q = a.lwcs[i]!;
       // Lwc.groups counts groups per row; the device works on all rows·groups at once
@@ -172,6 +177,18 @@ export class CudaLayerTrainer {
       if (!dl) lwcRanges(td, shape, st.w, st.mx.ptr, st.mn.ptr);
       return st;
     });
+    if (wCopy) {
+      // W from a bf16 checkpoint is bf16-valued: the LWC kernels then read an exact half-size copy
+      const flags = td.zeros(slots.length);
+      slots.forEach((s, i) => {
+        s.w16 = td.alloc(Math.ceil((s.shape.groups * s.shape.g) / 2));
+        lwcWeightBf16(td, s.w16.ptr, s.w, s.shape.groups * s.shape.g, flags.ptr + i * 4);
+      });
+      const inexact = new Uint32Array(slots.length);
+      td.dev.allocator.copyOut(inexact, flags.ptr);
+      td.free(flags);
+      slots.forEach((s, i) => { if (inexact[i]) { td.free(s.w16); s.w16 = undefined; } });
+    }
     const params = new Float32Array(total);
     slots.forEach((s, i) => { params.set(a.lwcs[i]!.gamma, s.off); params.set(a.lwcs[i]!.beta, s.off + s.shape.groups); });
     const P = td.upload(params);
@@ -186,7 +203,7 @@ export class CudaLayerTrainer {
         dl.truncateAndTransform();
         for (const s of slots) lwcRanges(td, s.shape, s.w, s.mx.ptr, s.mn.ptr);
       }
-      for (const s of slots) lwcForward(td, s.shape, final || !lp ? s.wq.ptr : NULL_PTR, s.w, s.mx.ptr, s.mn.ptr, at(P, s.off), at(P, s.off + s.shape.groups), s.wq16?.ptr ?? NULL_PTR);
+      for (const s of slots) lwcForward(td, s.shape, final || !lp ? s.wq.ptr : NULL_PTR, s.w, s.mx.ptr, s.mn.ptr, at(P, s.off), at(P, s.off + s.shape.groups), s.wq16?.ptr ?? NULL_PTR, s.w16?.ptr ?? NULL_PTR);
     };
     const byKey = new Map(slots.map((s) => [s.key, s]));
     const qW = mapLinears(base, (key) => byKey.get(key)!.wq.ptr);
@@ -232,7 +249,7 @@ export class CudaLayerTrainer {
             blockBackward(ws, qW, this.dy.ptr, (key, dwq) => {
               const s = byKey.get(key)!;
               hadGrad.add(s);
-              lwcBackward(td, s.shape, at(G, s.off), at(G, s.off + s.shape.groups), dwq, s.w, s.mx.ptr, s.mn.ptr, at(P, s.off), at(P, s.off + s.shape.groups), dw16);
+              lwcBackward(td, s.shape, at(G, s.off), at(G, s.off + s.shape.groups), dwq, s.w, s.mx.ptr, s.mn.ptr, at(P, s.off), at(P, s.off + s.shape.groups), dw16, s.w16?.ptr ?? NULL_PTR);
               if (dl && key !== "mlp.down") {
                 // let-step.ts layerGrads: dL/dW' through the quantizer (Lwc.inputGrad), then letBackward's sums
                 lwcInputGrad(td, s.shape, dl.dT.ptr, dwq, s.w, s.mx.ptr, s.mn.ptr, at(P, s.off), at(P, s.off + s.shape.groups));
@@ -271,7 +288,7 @@ export class CudaLayerTrainer {
     dl?.dispose();
     for (const s of slots) {
       td.clearBf16Weight(s.wq.ptr);
-      td.free(s.wq, s.wq16, s.mx, s.mn);
+      td.free(s.wq, s.wq16, s.w16, s.mx, s.mn);
     }
     td.free(P, G, M, V, ...bufs);
     ws.releaseMoe();

@@ -41,8 +41,8 @@ export class BlockWorkspace {
       // bf16 elements n → ⌈n/2⌉ fp32 slots; ds holds the bf16 dS only
       const h = (n: number) => Math.ceil(n / 2);
       Object.assign(sizes, {
-        "n1.16": h(T * D), "att.16": h(T * H * Dh), "n2.16": h(T * D), g16: h(Math.max(T * D, T * H * Dh)),
-        q16: h(T * H * Dh), k16: h(T * KH * Dh), v16: h(T * KH * Dh), p16: h(H * T * T), ds: h(H * T * T), ...(dense ? { "a.16": h(T * F) } : {}),
+        "n1.16": h(T * D), "att.16": h(T * H * Dh), "n2.16": h(T * D), g16: h(Math.max(T * D, T * H * Dh)), ...(dense ? { "a.16": h(T * F) } : {}),
+        ...(td.tune.lowpAttention !== false ? { q16: h(T * H * Dh), k16: h(T * KH * Dh), v16: h(T * KH * Dh), p16: h(H * T * T), ds: h(H * T * T) } : {}),
       });
     }
     for (const [k, n] of Object.entries(sizes)) this.bufs.set(k, td.alloc(n));
@@ -75,7 +75,7 @@ export class BlockWorkspace {
 
   /** the low-precision attention buffers (bf16 mode), backward ones included */
   lowp(): AttnLowp | undefined {
-    if (this.td.mode !== "bf16") return undefined;
+    if (this.td.mode !== "bf16" || this.td.tune.lowpAttention === false) return undefined;
     return { q16: this.p("q16"), k16: this.p("k16"), v16: this.p("v16"), p16: this.p("p16"), do16: this.p("g16"), ds16: this.p("ds") };
   }
 

@@ -55,6 +55,14 @@ export interface RowGemm {
   cType?: number;
 }
 
+/** bf16-mode levers, on by default; switches for A/B timing (bench/omniquant-gpu.ts --no-lowp-attention, --no-dw-bf16) */
+export interface Bf16Tuning {
+  /** attention on bf16 q/k/v/P/dS with causal row blocks (attention.ts); off: fp32 operands, COMPUTE_32F_FAST_16BF */
+  lowpAttention?: boolean;
+  /** the trainer's dW GEMMs write bf16 for lwc_bwd (without LET) */
+  dwBf16?: boolean;
+}
+
 export class TrainDevice {
   /** fp32 weight pointer → its bf16 copy (bf16 mode): dense() reads the copy instead of casting */
   private readonly w16 = new Map<DevicePtr, DevicePtr>();
@@ -62,6 +70,7 @@ export class TrainDevice {
   constructor(
     readonly dev: CudaDevice,
     readonly mode: TrainGemmMode = "fp32",
+    readonly tune: Bf16Tuning = {},
   ) {}
 
   alloc(n: number): Buf {

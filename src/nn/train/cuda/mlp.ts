@@ -36,7 +36,7 @@ export function mlpForward(td: TrainDevice, x: Operand, w: DevMlp, M: number, D:
 
 /** scratch [3·M·F]; dx [M, D] written (beta 0) or added (beta 1); onGrad(part, dW) once per weight, dW valid only
  *  during the call (it lives in dwScratch). x: the forward's operand (its bf16 copy must still hold x). g16: bf16 mode,
- *  a bf16 [M, D] scratch for dout's cast (dg, du are cast into the dead da third of scratch). dw16 (bf16 mode): the dW
+ *  a bf16 [M, D] scratch for dout's cast (dg, du are written in bf16 into dg's third of scratch). dw16 (bf16 mode): the dW
  *  handed to onGrad are bf16. */
 export function mlpBackward(
   td: TrainDevice, dout: DevicePtr, x: Operand, w: DevMlp, acts: DevMlpActs, M: number, D: number, F: number,
@@ -52,10 +52,12 @@ export function mlpBackward(
   onGrad("down", dwScratch);
   td.linearDx(da, dO, w.down, M, F, D);
   if (acts.aq) actQuantBackward(td, da, da, acts.aq.raw, M, F, acts.aq.bits);
-  td.elementwise("train_elementwise.cu", "swiglu_bwd", M * F, [ptr(dg), ptr(du), ptr(da), ptr(acts.g), ptr(acts.u), i64(M * F)]);
-  // da is dead now: its M·F fp32 hold the bf16 dg and du
-  const dgO = td.operand(dg, M * F, g16 ? da : undefined);
-  const duO = td.operand(du, M * F, g16 ? da + M * F * 2 : undefined);
+  let dgO: Operand = dg, duO: Operand = du;
+  if (lp && g16) {
+    // dg, du straight to bf16 (only the GEMMs read them), both in dg's M·F fp32 slots
+    td.elementwise("train_elementwise.cu", "swiglu_bwd_bf16", M * F, [ptr(dg), ptr(dg + M * F * 2), ptr(da), ptr(acts.g), ptr(acts.u), i64(M * F)]);
+    [dgO, duO] = [{ b16: dg }, { b16: dg + M * F * 2 }];
+  } else td.elementwise("train_elementwise.cu", "swiglu_bwd", M * F, [ptr(dg), ptr(du), ptr(da), ptr(acts.g), ptr(acts.u), i64(M * F)]);
   td.linearDw(dwScratch, dgO, x, M, D, F, dw16);
   onGrad("gate", dwScratch);
   td.linearDw(dwScratch, duO, x, M, D, F, dw16);
