@@ -4,6 +4,9 @@
 // (config read from --config, T 512) and a 7B-shaped Llama block (4096 / 11008 / 32·32 heads, T 2048; a few windows
 // stand in for the 128 to time a step). W4 g128 asymmetric. Prints a table + JSON; projects a 7B W4A16g128 run.
 // Run on the GPU machine: node dist/bench/omniquant-gpu.js --config shared/.../llama-s/config.json [--json out.json]
+//   [--modes fp32,tf32,bf16] [--no-torch] [--small-windows 32] [--big-windows 4]
+//   [--lowp-attention on|off] [--no-dw-bf16]  (A/B switches of two bf16-mode levers, context.ts Bf16Tuning;
+//   low-precision attention unset = on from T 1024; --no-lowp-attention = off)
 
 import { execa } from "execa";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -75,7 +78,9 @@ async function memc(dev: CudaDevice, s: Shape, mode: TrainGemmMode): Promise<Row
   const { w, slots } = block(s);
   const spec = { bits: 4, groupSize: 128, sym: false };
   dev.allocator.resetPeak();
-  const tr = new CudaLayerTrainer(dev, dims, inputs, true, mode);
+  const lowpArg = process.argv.includes("--no-lowp-attention") ? "off" : arg("--lowp-attention");
+  const tune = { ...(lowpArg ? { lowpAttention: lowpArg === "on" } : {}), dwBf16: !process.argv.includes("--no-dw-bf16") };
+  const tr = new CudaLayerTrainer(dev, dims, inputs, true, mode, tune);
   // warm-up layer (kernel compile, cuBLAS heuristics), then the timed one
   await tr.layer({ fp: w, slots, lwcs: slots.map((x) => new Lwc(x.module, x.rows, x.cols, spec)), restored: false, epochs: 1, lr: 1e-2, wantWeights: false });
   const r = await tr.layer({ fp: w, slots, lwcs: slots.map((x) => new Lwc(x.module, x.rows, x.cols, spec)), restored: false, epochs: s.epochs, lr: 1e-2, wantWeights: false });
@@ -107,7 +112,7 @@ const dev = CudaDevice.open(0);
 const rows: Row[] = [];
 for (const s of SHAPES) {
   for (const m of MODES) rows.push(await memc(dev, s, m));
-  const t = await torch(s);
+  const t = process.argv.includes("--no-torch") ? undefined : await torch(s);
   if (t) rows.push(t);
 }
 dev.dispose();

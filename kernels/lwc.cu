@@ -43,36 +43,85 @@ extern "C" __global__ void lwc_ranges(float* __restrict__ mx, float* __restrict_
   if (lane == 0) { mx[k] = a; mn[k] = b; }
 }
 
-extern "C" __global__ void lwc_fwd(float* __restrict__ wq, const float* __restrict__ w, const float* __restrict__ mx, const float* __restrict__ mn, const float* __restrict__ gamma, const float* __restrict__ beta, long long groups, int g, int bits, int sym) {
-  const long long k = (blockIdx.x * (long long)blockDim.x + threadIdx.x) >> 5;
-  const int lane = threadIdx.x & 31;
-  if (k >= groups) return;
-  const GroupQ q = group_params(mx[k], mn[k], gamma[k], beta[k], bits, sym);
-  const float qmax = (float)((1 << bits) - 1);
-  for (int i = lane; i < g; i += 32) {
-    const size_t e = (size_t)k * g + i;
-    const float t = rintf(w[e] / q.h) + q.z;
-    const float c = fminf(fmaxf(t, 0.f), qmax);
-    wq[e] = (c - q.z) * q.h;
+// fp32 → bf16 bits, round to nearest even (the rounding of elementwise.cu cast_f32_bf16; Ŵ is finite)
+__device__ __forceinline__ unsigned int bf16_bits(float x) {
+  const unsigned int u = __float_as_uint(x);
+  return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+
+__device__ __forceinline__ float bf2f(unsigned short b) { return __uint_as_float((unsigned int)b << 16); }
+// 4 consecutive bf16 (8-byte aligned) → float4
+__device__ __forceinline__ float4 bf16x4(const unsigned short* p) {
+  const uint2 v = *reinterpret_cast<const uint2*>(p);
+  return make_float4(__uint_as_float(v.x << 16), __uint_as_float(v.x & 0xffff0000u), __uint_as_float(v.y << 16), __uint_as_float(v.y & 0xffff0000u));
+}
+
+// fp32 W → its bf16 copy w16 (round to nearest even) and *inexact |= 1 where a value is not a bf16 value: a W that
+// came from a bf16 checkpoint is exact, and the LWC kernels may then read the half-size copy (same values, same math)
+extern "C" __global__ void lwc_w_bf16(unsigned short* __restrict__ w16, const float* __restrict__ w, long long n, unsigned int* __restrict__ inexact) {
+  for (long long t = blockIdx.x * (long long)blockDim.x + threadIdx.x; t < n; t += (long long)gridDim.x * blockDim.x) {
+    const unsigned int u = __float_as_uint(w[t]);
+    const unsigned int b = bf16_bits(w[t]);
+    w16[t] = (unsigned short)b;
+    if ((b << 16) != u) atomicOr(inexact, 1u);
   }
 }
 
-// dγ[k], dβ[k] (written, not accumulated) from dŴ [groups·g]
-extern "C" __global__ void lwc_bwd(float* __restrict__ dgamma, float* __restrict__ dbeta, const float* __restrict__ dwq, const float* __restrict__ w, const float* __restrict__ mx, const float* __restrict__ mn, const float* __restrict__ gamma, const float* __restrict__ beta, long long groups, int g, int bits, int sym) {
+// Ŵ into wq (fp32) and / or wq16 (bf16, the operand of the bf16-mode GEMMs); either may be null. W from w, or from
+// w16 when given (lwc_w_bf16's exact copy). g % 4 == 0 takes float4 loads (4 columns per lane per pass), else one
+// column per lane per pass; the same arithmetic either way.
+extern "C" __global__ void lwc_fwd(float* __restrict__ wq, unsigned short* __restrict__ wq16, const float* __restrict__ w, const unsigned short* __restrict__ w16, const float* __restrict__ mx, const float* __restrict__ mn, const float* __restrict__ gamma, const float* __restrict__ beta, long long groups, int g, int bits, int sym) {
   const long long k = (blockIdx.x * (long long)blockDim.x + threadIdx.x) >> 5;
   const int lane = threadIdx.x & 31;
   if (k >= groups) return;
   const GroupQ q = group_params(mx[k], mn[k], gamma[k], beta[k], bits, sym);
   const float qmax = (float)((1 << bits) - 1);
+  const size_t base = (size_t)k * g;
+  if ((g & 3) == 0) {
+    for (int i = lane * 4; i < g; i += 128) {
+      const float4 x = w16 ? bf16x4(w16 + base + i) : *reinterpret_cast<const float4*>(w + base + i);
+      float4 y;
+      y.x = (fminf(fmaxf(rintf(x.x / q.h) + q.z, 0.f), qmax) - q.z) * q.h;
+      y.y = (fminf(fmaxf(rintf(x.y / q.h) + q.z, 0.f), qmax) - q.z) * q.h;
+      y.z = (fminf(fmaxf(rintf(x.z / q.h) + q.z, 0.f), qmax) - q.z) * q.h;
+      y.w = (fminf(fmaxf(rintf(x.w / q.h) + q.z, 0.f), qmax) - q.z) * q.h;
+      if (wq) *reinterpret_cast<float4*>(wq + base + i) = y;
+      if (wq16) *reinterpret_cast<uint2*>(wq16 + base + i) = make_uint2(bf16_bits(y.x) | (bf16_bits(y.y) << 16), bf16_bits(y.z) | (bf16_bits(y.w) << 16));
+    }
+    return;
+  }
+  for (int i = lane; i < g; i += 32) {
+    const size_t e = base + i;
+    const float t = rintf((w16 ? bf2f(w16[e]) : w[e]) / q.h) + q.z;
+    const float c = fminf(fmaxf(t, 0.f), qmax);
+    const float y = (c - q.z) * q.h;
+    if (wq) wq[e] = y;
+    if (wq16) wq16[e] = (unsigned short)bf16_bits(y);
+  }
+}
+
+// dγ[k], dβ[k] (written, not accumulated) from dŴ [groups·g], fp32 or (dwq_bf16) bf16 bits — the bf16 GEMM mode's dW
+// GEMMs write bf16 (as torch autocast's backward GEMMs do); the per-lane summation order is the same either way.
+// W from w, or from its exact bf16 copy w16 when given.
+extern "C" __global__ void lwc_bwd(float* __restrict__ dgamma, float* __restrict__ dbeta, const void* __restrict__ dwq_, const float* __restrict__ w, const unsigned short* __restrict__ w16, const float* __restrict__ mx, const float* __restrict__ mn, const float* __restrict__ gamma, const float* __restrict__ beta, long long groups, int g, int bits, int sym, int dwq_bf16) {
+  const long long k = (blockIdx.x * (long long)blockDim.x + threadIdx.x) >> 5;
+  const int lane = threadIdx.x & 31;
+  if (k >= groups) return;
+  const GroupQ q = group_params(mx[k], mn[k], gamma[k], beta[k], bits, sym);
+  const float qmax = (float)((1 << bits) - 1);
+  const float* dwq = static_cast<const float*>(dwq_);
+  const unsigned short* dwq16 = static_cast<const unsigned short*>(dwq_);
   float dh = 0.f;
+#pragma unroll 4
   for (int i = lane; i < g; i += 32) {
     const size_t e = (size_t)k * g + i;
-    const float u = w[e] / q.h;
+    const float u = (w16 ? bf2f(w16[e]) : w[e]) / q.h;
     const float r = rintf(u);
     const float t = r + q.z;
     // dŴ/dh = (c − z) − [0 ≤ t ≤ qmax]·W/h
     const float term = t < 0.f ? -q.z : t > qmax ? qmax - q.z : r - u;
-    dh += dwq[e] * term;
+    const float d = dwq_bf16 ? __uint_as_float((unsigned int)dwq16[e] << 16) : dwq[e];
+    dh += d * term;
   }
   dh = warp_sum(dh);
   if (lane != 0) return;

@@ -39,3 +39,30 @@ extern "C" __global__ void mse_grad(float* __restrict__ dy, double* __restrict__
   s = block_sum(s, scratch);
   if (threadIdx.x == 0) atomicAdd(loss, (double)s);
 }
+
+// bf16 GEMM mode: swiglu_fwd's value rounded to bf16 (nearest even) and written only as bf16 — the down_proj operand,
+// the value of swiglu_fwd followed by elementwise.cu cast_f32_bf16
+extern "C" __global__ void swiglu_fwd_bf16(unsigned short* __restrict__ y16, const float* __restrict__ g, const float* __restrict__ u, long long n) {
+  GRID_LOOP(t, n) {
+    const float a = g[t];
+    const unsigned int b = __float_as_uint(a / (1.f + expf(-a)) * u[t]);
+    y16[t] = (unsigned short)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+  }
+}
+
+// bf16 GEMM mode: swiglu_bwd's dg, du rounded to bf16 (nearest even) and written only as bf16 — the operands of the
+// gate / up dW and dx GEMMs; the values of swiglu_bwd followed by elementwise.cu cast_f32_bf16
+__device__ __forceinline__ unsigned short f2bf_rn(float x) {
+  const unsigned int b = __float_as_uint(x);
+  return (unsigned short)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+}
+
+extern "C" __global__ void swiglu_bwd_bf16(unsigned short* __restrict__ dg16, unsigned short* __restrict__ du16, const float* __restrict__ dout, const float* __restrict__ g, const float* __restrict__ u, long long n) {
+  GRID_LOOP(t, n) {
+    const float a = g[t];
+    const float sg = 1.f / (1.f + expf(-a));
+    const float d = dout[t];
+    du16[t] = f2bf_rn(d * a * sg);
+    dg16[t] = f2bf_rn(d * u[t] * sg * (1.f + a * (1.f - sg)));
+  }
+}

@@ -16,11 +16,13 @@ import { swiglu_backward, swiglu_forward } from "../../src/nn/train/swiglu.js";
 import { TrainDevice, ptr, i32, i64, NULL_PTR, type TrainGemmMode } from "../../src/nn/train/cuda/context.js";
 import { attentionBackward, attentionForward } from "../../src/nn/train/cuda/attention.js";
 import { BlockWorkspace, blockBackward, blockForward } from "../../src/nn/train/cuda/block.js";
-import { adamwStep, lwcBackward, lwcForward, lwcRanges } from "../../src/nn/train/cuda/lwc.js";
-import { linearKeys, uploadBlock } from "../../src/nn/train/cuda/weights.js";
+import { adamwStep, lwcBackward, lwcForward, lwcRanges, lwcWeightBf16 } from "../../src/nn/train/cuda/lwc.js";
+import { linearKeys, linearPtr, uploadBlock } from "../../src/nn/train/cuda/weights.js";
 import { AdamW } from "../../src/passes/omniquant/adamw.js";
 import { Lwc } from "../../src/passes/omniquant/lwc.js";
 import { runOmniQuant, type OmniQuantOptions } from "../../src/passes/omniquant/run.js";
+import { CudaLayerTrainer } from "../../src/passes/omniquant/cuda-trainer.js";
+import type { LinearSlot } from "../../src/passes/omniquant/block-weights.js";
 import { BlockCheckpoints } from "../../src/pipeline/checkpoint.js";
 import { openCheckpoint } from "../../src/model/checkpoint.js";
 import { evaluateModel } from "../../src/eval/evaluate.js";
@@ -29,12 +31,14 @@ import { silent } from "../../src/util/events.js";
 import { compare, cudaOps, fmtErr, measured, noGpu, randn, seed } from "./helpers.js";
 
 const opts = { skip: noGpu };
-let tdCache: Map<TrainGemmMode, TrainDevice> | undefined;
-async function trainDevice(mode: TrainGemmMode = "fp32"): Promise<TrainDevice> {
+let tdCache: Map<string, TrainDevice> | undefined;
+/** lowp: force the bf16 mode's low-precision attention (by default it runs from T 1024 only; these tests use small T) */
+async function trainDevice(mode: TrainGemmMode = "fp32", lowp = false): Promise<TrainDevice> {
   tdCache ??= new Map();
   const dev = (await cudaOps()).dev;
-  if (!tdCache.has(mode)) tdCache.set(mode, new TrainDevice(dev, mode));
-  return tdCache.get(mode)!;
+  const key = `${mode}${lowp ? "+lowp" : ""}`;
+  if (!tdCache.has(key)) tdCache.set(key, new TrainDevice(dev, mode, lowp ? { lowpAttention: true } : {}));
+  return tdCache.get(key)!;
 }
 
 function expectClose(op: string, s: number, got: Float32Array, want: Float32Array, tol: { relMax?: number; relL2?: number }): void {
@@ -121,6 +125,33 @@ test("causal GQA attention forward/backward vs src/nn/train/attention.ts", opts,
   expectClose("attention dq", s, td.download(dq), rb.dq, { relMax: 1e-5 });
   expectClose("attention dk", s, td.download(dk), rb.dk, { relMax: 1e-5 });
   expectClose("attention dv", s, td.download(dv), rb.dv, { relMax: 1e-5 });
+  // the bf16 mode's low-precision path (bf16 q, k, v, P, dO, dS; fp32 scores, dP, accumulators and outputs) vs the
+  // fp32 oracle: operand rounding 2⁻⁹ relative, sums over ≤ T = 45 terms
+  const tb = await trainDevice("bf16");
+  const h = (n: number) => tb.alloc(Math.ceil(n / 2));
+  const lp = { q16: h(T * H * Dh).ptr, k16: h(T * KH * Dh).ptr, v16: h(T * KH * Dh).ptr, p16: h(H * T * T).ptr, do16: h(T * H * Dh).ptr, ds16: h(H * T * T).ptr };
+  // one query block, then blocks of 16 rows (16, 16, 13: the causal-skipping GEMMs and the softmax row limits)
+  for (const rowBlock of [undefined, 16]) {
+    const tag = rowBlock ? `attention bf16 rows/${rowBlock}` : "attention bf16";
+    const l = { ...lp, ...(rowBlock ? { rowBlock } : {}) };
+    for (const b of [out, dq, dk, dv]) tb.dev.driver.memsetD32(b.ptr, 0x7fc00000, b.n); // NaN: every output must be written
+    attentionForward(tb, { T, H, KH, Dh }, bq!.ptr, bk!.ptr, bv!.ptr, p.ptr, out.ptr, l);
+    const p16 = new Uint16Array(H * T * T);
+    tb.dev.allocator.copyOut(p16, lp.p16);
+    const u = new Uint32Array(1), f = new Float32Array(u.buffer);
+    const probs = Float32Array.from(p16, (b) => { u[0] = b << 16; return f[0]!; });
+    // in-block entries only: with row blocks the columns past a row's block end are never written (nor read)
+    const bs = rowBlock ?? T;
+    for (let i = 0; i < probs.length; i++) { const r = Math.floor(i / T) % T, c = i % T; if (c >= Math.min(T, (Math.floor(r / bs) + 1) * bs)) probs[i] = ref.cache.p[i]!; }
+    attentionBackward(tb, { T, H, KH, Dh }, bd!.ptr, bq!.ptr, bk!.ptr, bv!.ptr, p.ptr, ds.ptr, dq.ptr, dk.ptr, dv.ptr, l);
+    const tol = { relL2: 1e-2 };
+    expectClose(`${tag} out`, s, td.download(out), ref.out, tol);
+    expectClose(`${tag} probs`, s, probs, ref.cache.p, tol);
+    expectClose(`${tag} dq`, s, td.download(dq), rb.dq, tol);
+    expectClose(`${tag} dk`, s, td.download(dk), rb.dk, tol);
+    expectClose(`${tag} dv`, s, td.download(dv), rb.dv, tol);
+  }
+  for (const x of Object.values(lp)) tb.dev.allocator.free(x);
   td.free(bq, bk, bv, bd, p, ds, out, dq, dk, dv);
 });
 
@@ -145,7 +176,8 @@ for (const spec of [
     const [bw, bdq, bg, bb] = [w, dwq, q.gamma, q.beta].map((a) => td.upload(a));
     const mx = td.alloc(G), mn = td.alloc(G), wq = td.alloc(rows * cols), dg = td.alloc(G), db = td.alloc(G);
     lwcRanges(td, shape, bw!.ptr, mx.ptr, mn.ptr);
-    lwcForward(td, shape, wq.ptr, bw!.ptr, mx.ptr, mn.ptr, bg!.ptr, bb!.ptr);
+    const wq16 = td.alloc(Math.ceil((rows * cols) / 2));
+    lwcForward(td, shape, wq.ptr, bw!.ptr, mx.ptr, mn.ptr, bg!.ptr, bb!.ptr, wq16.ptr);
     lwcBackward(td, shape, dg.ptr, db.ptr, bdq!.ptr, bw!.ptr, mx.ptr, mn.ptr, bg!.ptr, bb!.ptr);
     const gotQ = td.download(wq);
     let differ = 0;
@@ -153,8 +185,49 @@ for (const spec of [
     measured.push({ op: `lwc_fwd W${spec.bits}g${spec.groupSize}${spec.sym ? "s" : "a"}`, seed: s, err: `${differ}/${gotQ.length} elements differ` });
     // the same fp32 operations in the same order: bit-identical except a rare round-half flip from σ's last ulp
     assert.ok(differ <= gotQ.length * 1e-3, `Ŵ differs in ${differ} of ${gotQ.length} elements (seed ${s})`);
+    // the bf16 copy (bf16 GEMM mode's operand): Ŵ rounded to nearest even, bit-exact against the fp32 output's rounding
+    const got16 = new Uint16Array(rows * cols);
+    td.dev.allocator.copyOut(got16, wq16.ptr);
+    const u = new Uint32Array(gotQ.buffer);
+    let differ16 = 0;
+    for (let i = 0; i < got16.length; i++) if (got16[i] !== ((u[i]! + 0x7fff + ((u[i]! >>> 16) & 1)) >>> 16)) differ16++;
+    assert.equal(differ16, 0, `bf16 Ŵ differs from round(fp32 Ŵ) in ${differ16} elements (seed ${s})`);
+    td.free(wq16);
     expectClose(`lwc_bwd dγ W${spec.bits}g${spec.groupSize}${spec.sym ? "s" : "a"}`, s, td.download(dg), wantG, { relL2: 1e-4 });
     expectClose(`lwc_bwd dβ W${spec.bits}g${spec.groupSize}${spec.sym ? "s" : "a"}`, s, td.download(db), wantB, { relL2: 1e-4 });
+    // bf16 dŴ (the bf16 GEMM mode's dW GEMMs write bf16): the oracle on the same bf16-rounded values
+    const dwq16 = new Uint16Array(rows * cols);
+    const du32 = new Uint32Array(dwq.buffer);
+    for (let i = 0; i < dwq16.length; i++) dwq16[i] = (du32[i]! + 0x7fff + ((du32[i]! >>> 16) & 1)) >>> 16;
+    const dwqR = Float32Array.from(dwq16, (b) => new Float32Array(new Uint32Array([b << 16]).buffer)[0]!);
+    const wantG16 = new Float32Array(G), wantB16 = new Float32Array(G);
+    q.backward(w, dwqR, wantG16, wantB16);
+    const bd16 = td.alloc(Math.ceil((rows * cols) / 2));
+    td.dev.allocator.copyIn(bd16.ptr, dwq16);
+    lwcBackward(td, shape, dg.ptr, db.ptr, bd16.ptr, bw!.ptr, mx.ptr, mn.ptr, bg!.ptr, bb!.ptr, true);
+    expectClose(`lwc_bwd bf16 dŴ dγ W${spec.bits}g${spec.groupSize}${spec.sym ? "s" : "a"}`, s, td.download(dg), wantG16, { relL2: 1e-4 });
+    expectClose(`lwc_bwd bf16 dŴ dβ W${spec.bits}g${spec.groupSize}${spec.sym ? "s" : "a"}`, s, td.download(db), wantB16, { relL2: 1e-4 });
+    td.free(bd16);
+    // a bf16-valued W (a bf16 checkpoint): lwc_w_bf16 finds it exact, and reading its bf16 copy gives the same Ŵ, dγ, dβ
+    // bit for bit (the same values through the same arithmetic); a W that is not bf16-valued is flagged
+    const wu = new Uint32Array(w.buffer.slice(0));
+    for (let i = 0; i < wu.length; i++) wu[i] = (((wu[i]! + 0x7fff + ((wu[i]! >>> 16) & 1)) >>> 16) << 16) >>> 0;
+    const wR = new Float32Array(wu.buffer);
+    const bwR = td.upload(wR), w16 = td.alloc(Math.ceil((rows * cols) / 2)), flags = td.zeros(2);
+    lwcWeightBf16(td, w16.ptr, bwR.ptr, rows * cols, flags.ptr);
+    lwcWeightBf16(td, w16.ptr, bw!.ptr, rows * cols, flags.ptr + 4);
+    const fl = new Uint32Array(2);
+    td.dev.allocator.copyOut(fl, flags.ptr);
+    assert.deepEqual([...fl], [0, 1], "lwc_w_bf16: a bf16-valued W is exact, a random fp32 W is not");
+    lwcWeightBf16(td, w16.ptr, bwR.ptr, rows * cols, flags.ptr); // w16 again holds wR's copy
+    lwcRanges(td, shape, bwR.ptr, mx.ptr, mn.ptr);
+    const outs = [0, 1].map((useW16) => {
+      lwcForward(td, shape, wq.ptr, bwR.ptr, mx.ptr, mn.ptr, bg!.ptr, bb!.ptr, 0, useW16 ? w16.ptr : 0);
+      lwcBackward(td, shape, dg.ptr, db.ptr, bdq!.ptr, bwR.ptr, mx.ptr, mn.ptr, bg!.ptr, bb!.ptr, false, useW16 ? w16.ptr : 0);
+      return [td.download(wq), td.download(dg), td.download(db)];
+    });
+    for (let j = 0; j < 3; j++) assert.deepEqual(outs[1]![j], outs[0]![j], `W read from its bf16 copy: ${["Ŵ", "dγ", "dβ"][j]} differs (seed ${s})`);
+    td.free(bwR, w16, flags);
     td.free(bw, bdq, bg, bb, mx, mn, wq, dg, db);
   });
 }
@@ -177,6 +250,10 @@ test("AdamW: 3 steps vs adamw.ts (torch.optim.AdamW)", opts, async () => {
   td.free(bp, m, v);
 });
 
+function sizeOfKey(w: BlockWeights, d: BlockDims, key: string): number {
+  return ["q", "k", "v", "o"].includes(key) ? w[key as "q"].length : d.F * d.D;
+}
+
 function randomBlock(s: number, d: BlockDims, experts: number): BlockWeights {
   const { D, H, KH, Dh, F } = d;
   let k = 0;
@@ -191,9 +268,12 @@ function randomBlock(s: number, d: BlockDims, experts: number): BlockWeights {
   return w;
 }
 
-for (const [label, experts, mode] of [["llama", 0, "fp32"], ["mixtral (4 experts, top-2)", 4, "fp32"], ["llama, tf32 GEMMs", 0, "tf32"], ["llama, bf16 Linear GEMMs", 0, "bf16"]] as const) {
+for (const [label, experts, mode, preCast] of [
+  ["llama", 0, "fp32", false], ["mixtral (4 experts, top-2)", 4, "fp32", false], ["llama, tf32 GEMMs", 0, "tf32", false], ["llama, bf16 Linear GEMMs", 0, "bf16", false],
+  ["llama, bf16 GEMMs on bf16 weight copies, bf16 dW, low-precision attention", 0, "bf16", true],
+] as const) {
   test(`block forward/backward parity, ${label}, GQA 6/2 heads, q width ≠ hidden`, opts, async () => {
-    const td = await trainDevice(mode);
+    const td = await trainDevice(mode, preCast);
     const s = seed();
     const d: BlockDims = { T: 40, D: 64, H: 6, KH: 2, Dh: 16, F: 96, eps: 1e-5, theta: 10000, ...(experts ? { topK: 2 } : {}) };
     const w = randomBlock(s, d, experts);
@@ -201,13 +281,17 @@ for (const [label, experts, mode] of [["llama", 0, "fp32"], ["mixtral (4 experts
     const ref = await block_forward(x, w, d);
     const rg = await block_backward(dy, ref.cache, w, d, true);
     const { dw, bufs } = uploadBlock(td, w);
+    // the trainer's bf16 path: every Linear read from a registered bf16 copy (as lwc_fwd writes Ŵ) instead of a cast
+    const copies = preCast ? linearKeys(w).map((key) => { const fp = linearPtr(dw, key); const n = sizeOfKey(w, d, key); const c = td.alloc(Math.ceil(n / 2)); td.castBf16(c.ptr, fp, n); td.setBf16Weight(fp, c.ptr); return { fp, c }; }) : [];
     const ws = new BlockWorkspace(td, d, experts === 0);
     const [bx, bdy, y] = [td.upload(x), td.upload(dy), td.alloc(d.T * d.D)];
     const normGrads = { inputNorm: td.zeros(d.D), postNorm: td.zeros(d.D) };
     blockForward(ws, dw, bx.ptr, y.ptr);
     const grads = new Map<string, Float32Array>();
     const sizeOf = (key: string) => (["q", "k", "v", "o"].includes(key) ? w[key as "q"].length : d.F * d.D);
-    blockBackward(ws, dw, bdy.ptr, (key, g) => grads.set(key, td.download({ ptr: g, n: sizeOf(key) })), { wantDx: true, normGrads: { inputNorm: normGrads.inputNorm.ptr, postNorm: normGrads.postNorm.ptr } });
+    // with the bf16 weight copies also the trainer's bf16 dW (dwBf16)
+    const fromBf16 = (p: number, n: number) => { const h = new Uint16Array(n); td.dev.allocator.copyOut(h, p); const u = new Uint32Array(n); for (let i = 0; i < n; i++) u[i] = h[i]! << 16; return new Float32Array(u.buffer); };
+    blockBackward(ws, dw, bdy.ptr, (key, g) => grads.set(key, preCast ? fromBf16(g, sizeOf(key)) : td.download({ ptr: g, n: sizeOf(key) })), { wantDx: true, normGrads: { inputNorm: normGrads.inputNorm.ptr, postNorm: normGrads.postNorm.ptr }, ...(preCast ? { dwBf16: true } : {}) });
     // tf32: 10-bit mantissa inputs; bf16: 7-bit (relative rounding 2⁻⁹ per operand, accumulated over K ≤ 96)
     const tol = mode === "fp32" ? { relMax: 2e-4, relL2: 2e-5 } : mode === "tf32" ? { relL2: 1e-2 } : { relL2: 3e-2 };
     expectClose(`block ${label} y`, s, td.download(y), ref.y, tol);
@@ -224,9 +308,54 @@ for (const [label, experts, mode] of [["llama", 0, "fp32"], ["mixtral (4 experts
       expectClose(`block ${label} dW ${key}`, s, grads.get(key)!, wg, tol);
     }
     ws.dispose();
+    for (const { fp, c } of copies) { td.clearBf16Weight(fp); td.free(c); }
     td.free(bx, bdy, y, normGrads.inputNorm, normGrads.postNorm, ...bufs);
   });
 }
+
+test("CudaLayerTrainer, bf16 GEMMs (Ŵ written in bf16 while training, bf16 dW, W read from its bf16 copy) vs fp32 GEMMs: losses, γ/β, final fp32 Ŵ", opts, async () => {
+  const dev = (await cudaOps()).dev;
+  const s = seed();
+  const d: BlockDims = { T: 64, D: 128, H: 4, KH: 2, Dh: 32, F: 256, eps: 1e-5, theta: 10000 };
+  // bf16-valued weights, as from a bf16 checkpoint: the bf16 run's LWC kernels then read W's exact bf16 copy
+  const w = randomBlock(s, d, 0);
+  const toBf16 = (a: Float32Array) => { const u = new Uint32Array(a.buffer, a.byteOffset, a.length); for (let i = 0; i < u.length; i++) u[i] = (((u[i]! + 0x7fff + ((u[i]! >>> 16) & 1)) >>> 16) << 16) >>> 0; };
+  for (const a of [w.q, w.k, w.v, w.o, w.mlp!.gate, w.mlp!.up, w.mlp!.down]) toBf16(a);
+  const shapes: [string, number, number][] = [["q", d.H * d.Dh, d.D], ["k", d.KH * d.Dh, d.D], ["v", d.KH * d.Dh, d.D], ["o", d.D, d.H * d.Dh], ["gate", d.F, d.D], ["up", d.F, d.D], ["down", d.D, d.F]];
+  const slots = shapes.map(([module, rows, cols]) => ({ module, rows, cols }) as LinearSlot);
+  const inputs = Array.from({ length: 4 }, (_, j) => randn(d.T * d.D, s + 10 + j));
+  const spec = { bits: 3, groupSize: 32, sym: false };
+  const run = async (mode: TrainGemmMode) => {
+    // the low-precision attention forced on (T 64 is below its default threshold)
+    const tr = new CudaLayerTrainer(dev, d, inputs, true, mode, mode === "bf16" ? { lowpAttention: true } : {});
+    const lwcs = slots.map((x) => new Lwc(x.module, x.rows, x.cols, spec));
+    const r = await tr.layer({ fp: w, slots, lwcs, restored: false, epochs: 3, lr: 1e-2, wantWeights: true });
+    const stream = tr.quantStream();
+    tr.dispose();
+    return { r, lwcs, stream };
+  };
+  const [a, b] = [await run("fp32"), await run("bf16")];
+  console.log(`trainer fp32 / bf16: mse before ${a.r.lossBefore.toExponential(4)} / ${b.r.lossBefore.toExponential(4)}, after ${a.r.lossAfter.toExponential(4)} / ${b.r.lossAfter.toExponential(4)}`);
+  assert.ok(Math.abs(a.r.lossBefore - b.r.lossBefore) <= 3e-2 * a.r.lossBefore, "mse before");
+  assert.ok(Math.abs(a.r.lossAfter - b.r.lossAfter) <= 3e-2 * a.r.lossAfter, "mse after");
+  assert.ok(b.r.lossAfter < b.r.lossBefore, "bf16 training lowers the block MSE");
+  let sumD = 0, sumMove = 0;
+  a.lwcs.forEach((qa, i) => {
+    const qb = b.lwcs[i]!;
+    for (const [x, y] of [[qa.gamma, qb.gamma], [qa.beta, qb.beta]] as const) for (let j = 0; j < x.length; j++) { sumD += Math.abs(x[j]! - y[j]!); sumMove += Math.abs(x[j]! - 4); }
+    // the final (fp32) Ŵ of the bf16 run is the quantizer of its own trained γ, β
+    const m = shapes[i]![0];
+    const want = qb.forward(m === "gate" || m === "up" || m === "down" ? w.mlp![m] : w[m as "q" | "k" | "v" | "o"]);
+    const got = b.r.weights![i]!;
+    let differ = 0;
+    for (let j = 0; j < got.length; j++) if (got[j] !== want[j]) differ++;
+    assert.ok(differ <= got.length * 1e-3, `${m}: final Ŵ differs from Lwc.forward in ${differ} of ${got.length}`);
+  });
+  measured.push({ op: "trainer bf16 vs fp32 γ/β", seed: s, err: `mean|Δ| ${(sumD / sumMove).toExponential(2)} of the mean movement` });
+  // bf16 rounding steers Adam differently (±lr steps); the logits must still move mostly alike
+  assert.ok(sumD <= 0.3 * sumMove, `γ/β: mean |Δ| is ${(sumD / sumMove).toFixed(3)} of the mean movement`);
+  expectClose("trainer bf16 vs fp32 quant stream", s, b.stream[0]!, a.stream[0]!, { relL2: 3e-2 });
+});
 
 for (const [name, augLoss] of [["llama-t", false], ["moe-t", false], ["llama-t", true]] as const) test(`${name} end to end${augLoss ? " with --aug-loss" : ""}: runOmniQuant on cuda vs cpu (W3 g32, 8 × 128 windows, 2 epochs) → γ/β, block MSE, ppl`, opts, async () => {
   await cudaOps(); // device opened by the helpers first (the trainer opens its own handle on the same primary context)

@@ -8,12 +8,16 @@
 // and norms (src/nn/train/cuda/let.ts), LWC quantizes the transformed Linears, and the backward chains LWC's input
 // gradient into the LET gradients (let-step.ts layerGrads); LET params are their own AdamW group (let_lr). The LET init
 // uses the fp stream's activation maxima gathered on the device during the fp-target pass, then let.ts initLet.
+// bf16 GEMM mode: lwc_fwd writes Ŵ straight to a bf16 copy per Linear (registered with TrainDevice.setBf16Weight, so the
+// GEMMs read it without casting); during training only that copy is written, the fp32 Ŵ only by the final quantize.
+// Without LET the dW GEMMs then write bf16 (torch autocast's backward GEMMs give half-precision dW too) for lwc_bwd,
+// and a W that is bf16-valued (checked on the device) is read by lwc_fwd / lwc_bwd from an exact bf16 copy.
 
 import type { CudaDevice } from "../../runtime/cuda/device.js";
 import type { DevicePtr } from "../../runtime/cuda/ffi/driver.js";
-import { i32, i64, NULL_PTR, ptr, TrainDevice, type Buf, type TrainGemmMode } from "../../nn/train/cuda/context.js";
+import { i32, i64, NULL_PTR, ptr, TrainDevice, type Bf16Tuning, type Buf, type TrainGemmMode } from "../../nn/train/cuda/context.js";
 import { BlockWorkspace, blockBackward, blockForward } from "../../nn/train/cuda/block.js";
-import { adamwStep, lwcBackward, lwcForward, lwcInputGrad, lwcRanges, type LwcShape } from "../../nn/train/cuda/lwc.js";
+import { adamwStep, lwcBackward, lwcForward, lwcInputGrad, lwcRanges, lwcWeightBf16, type LwcShape } from "../../nn/train/cuda/lwc.js";
 import { DevActMaxima, DevLet } from "../../nn/train/cuda/let.js";
 import { initLet, LET_KEYS, type LetParams } from "./let.js";
 import { linearKeys, linearPtr, mapLinears, uploadBlock } from "../../nn/train/cuda/weights.js";
@@ -62,6 +66,10 @@ interface SlotState {
   shape: LwcShape;
   w: DevicePtr;
   wq: Buf;
+  /** bf16 mode: Ŵ in bf16 (the GEMM operand) */
+  wq16?: Buf;
+  /** bf16 mode without LET, when W is bf16-valued (a bf16 checkpoint): W's exact bf16 copy, read by the LWC kernels */
+  w16?: Buf;
   mx: Buf;
   mn: Buf;
   /** offsets (elements) of γ and β in the layer's parameter buffer; β follows γ */
@@ -81,8 +89,8 @@ export class CudaLayerTrainer {
   private readonly ws: BlockWorkspace;
   private readonly n: number;
 
-  constructor(dev: CudaDevice, readonly dims: BlockDims, inputs: Float32Array[], dense: boolean, gemm: TrainGemmMode = "fp32") {
-    this.td = new TrainDevice(dev, gemm);
+  constructor(dev: CudaDevice, readonly dims: BlockDims, inputs: Float32Array[], dense: boolean, gemm: TrainGemmMode = "fp32", tune: Bf16Tuning = {}) {
+    this.td = new TrainDevice(dev, gemm, tune);
     const td = this.td;
     this.n = dims.T * dims.D;
     for (const x of inputs) {
@@ -150,16 +158,37 @@ export class CudaLayerTrainer {
 
     // LWC state: parameters [γ0 β0 γ1 β1 …] in one buffer, gradients and moments alike
     let total = 0;
+    const lp = td.mode === "bf16";
+    // bf16 mode without LET: the dW GEMMs write bf16 and lwc_bwd reads it (LET's input-gradient chain keeps fp32 dW)
+    const dw16 = lp && !dl && td.tune.dwBf16 !== false;
+    // bf16 mode without LET (W fixed for the layer): the LWC kernels may read W from an exact bf16 copy
+    const wCopy = lp && !dl;
     const slots: SlotState[] = a.slots.map((s, i) => {
       const q = a.lwcs[i]!;
       // Lwc.groups counts groups per row; the device works on all rows·groups at once
       const shape: LwcShape = { groups: q.gamma.length, g: q.g, bits: q.spec.bits, sym: q.spec.sym };
       if (q.rows !== s.rows || q.cols !== s.cols || shape.groups * q.g !== s.rows * s.cols) throw new Error(`${s.module}: LWC shape mismatch`);
       const st: SlotState = { key: keys[i]!, shape, w: linearPtr(base, keys[i]!), wq: td.alloc(s.rows * s.cols), mx: td.alloc(shape.groups), mn: td.alloc(shape.groups), off: total, steps: 0 };
+      if (lp) {
+        st.wq16 = td.alloc(Math.ceil((s.rows * s.cols) / 2));
+        td.setBf16Weight(st.wq.ptr, st.wq16.ptr);
+      }
       total += 2 * shape.groups;
       if (!dl) lwcRanges(td, shape, st.w, st.mx.ptr, st.mn.ptr);
       return st;
     });
+    if (wCopy) {
+      // W from a bf16 checkpoint is bf16-valued: the LWC kernels then read an exact half-size copy
+      const flags = td.zeros(slots.length);
+      slots.forEach((s, i) => {
+        s.w16 = td.alloc(Math.ceil((s.shape.groups * s.shape.g) / 2));
+        lwcWeightBf16(td, s.w16.ptr, s.w, s.shape.groups * s.shape.g, flags.ptr + i * 4);
+      });
+      const inexact = new Uint32Array(slots.length);
+      td.dev.allocator.copyOut(inexact, flags.ptr);
+      td.free(flags);
+      slots.forEach((s, i) => { if (inexact[i]) { td.free(s.w16); s.w16 = undefined; } });
+    }
     const params = new Float32Array(total);
     slots.forEach((s, i) => { params.set(a.lwcs[i]!.gamma, s.off); params.set(a.lwcs[i]!.beta, s.off + s.shape.groups); });
     const P = td.upload(params);
@@ -167,13 +196,14 @@ export class CudaLayerTrainer {
     const M = td.zeros(total);
     const V = td.zeros(total);
     const at = (b: Buf, off: number) => b.ptr + off * 4;
-    const quantize = () => {
+    // final: also the fp32 Ŵ (bf16 mode writes only the bf16 copy while training)
+    const quantize = (final = false) => {
       if (dl) {
         // smooth_and_quant_temporary: truncate, transform, then the (moved) group ranges
         dl.truncateAndTransform();
         for (const s of slots) lwcRanges(td, s.shape, s.w, s.mx.ptr, s.mn.ptr);
       }
-      for (const s of slots) lwcForward(td, s.shape, s.wq.ptr, s.w, s.mx.ptr, s.mn.ptr, at(P, s.off), at(P, s.off + s.shape.groups));
+      for (const s of slots) lwcForward(td, s.shape, final || !lp ? s.wq.ptr : NULL_PTR, s.w, s.mx.ptr, s.mn.ptr, at(P, s.off), at(P, s.off + s.shape.groups), s.wq16?.ptr ?? NULL_PTR, s.w16?.ptr ?? NULL_PTR);
     };
     const byKey = new Map(slots.map((s) => [s.key, s]));
     const qW = mapLinears(base, (key) => byKey.get(key)!.wq.ptr);
@@ -207,7 +237,7 @@ export class CudaLayerTrainer {
             if (!a.profile) return body();
             a.profile.set(name, (a.profile.get(name) ?? 0) + td.dev.time(body));
           };
-          phase("lwc forward", quantize);
+          phase("lwc forward", () => quantize());
           phase("block forward + mse", () => {
             blockForward(ws, qW, this.qIn[j]!.ptr, this.y.ptr, act);
             this.mse(this.y.ptr, this.fpOut[j]!.ptr, j, this.dy.ptr);
@@ -219,13 +249,13 @@ export class CudaLayerTrainer {
             blockBackward(ws, qW, this.dy.ptr, (key, dwq) => {
               const s = byKey.get(key)!;
               hadGrad.add(s);
-              lwcBackward(td, s.shape, at(G, s.off), at(G, s.off + s.shape.groups), dwq, s.w, s.mx.ptr, s.mn.ptr, at(P, s.off), at(P, s.off + s.shape.groups));
+              lwcBackward(td, s.shape, at(G, s.off), at(G, s.off + s.shape.groups), dwq, s.w, s.mx.ptr, s.mn.ptr, at(P, s.off), at(P, s.off + s.shape.groups), dw16, s.w16?.ptr ?? NULL_PTR);
               if (dl && key !== "mlp.down") {
                 // let-step.ts layerGrads: dL/dW' through the quantizer (Lwc.inputGrad), then letBackward's sums
                 lwcInputGrad(td, s.shape, dl.dT.ptr, dwq, s.w, s.mx.ptr, s.mn.ptr, at(P, s.off), at(P, s.off + s.shape.groups));
                 dl.linearGrad(key, dl.dT.ptr);
               }
-            }, dl ? { wantDx: true, normGrads: { inputNorm: dl.normG.ptr, postNorm: dl.normG.ptr + this.dims.D * 4 } } : {});
+            }, dl ? { wantDx: true, normGrads: { inputNorm: dl.normG.ptr, postNorm: dl.normG.ptr + this.dims.D * 4 } } : { dwBf16: dw16 });
             dl?.finishGrads();
           });
           steps++;
@@ -248,7 +278,7 @@ export class CudaLayerTrainer {
     // training steps only: the MSE-before pass inside this interval is counted in forwardMs
     const trainMs = performance.now() - t0 - (forwardMs - forwardBefore);
     // quantize in place and advance both streams
-    quantize();
+    quantize(true);
     const lossAfter = timed(() => evalStream(true));
     [this.fpIn, this.fpOut] = [this.fpOut, this.fpIn];
     const weights = a.wantWeights ? slots.map((s) => td.download(s.wq)) : undefined;
@@ -256,7 +286,10 @@ export class CudaLayerTrainer {
     if (dl && a.let) dl.read(a.let.p);
     const norms: [Float32Array, Float32Array] | undefined = dl && a.wantWeights ? [this.downloadPtr(dl.tw.inputNorm, this.dims.D), this.downloadPtr(dl.tw.postNorm, this.dims.D)] : undefined;
     dl?.dispose();
-    for (const s of slots) td.free(s.wq, s.mx, s.mn);
+    for (const s of slots) {
+      td.clearBf16Weight(s.wq.ptr);
+      td.free(s.wq, s.wq16, s.w16, s.mx, s.mn);
+    }
     td.free(P, G, M, V, ...bufs);
     ws.releaseMoe();
     return { lossBefore, lossAfter, epochLoss, trainMs, forwardMs, steps, ...(weights ? { weights } : {}), ...(norms ? { norms } : {}) };

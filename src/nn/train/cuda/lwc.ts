@@ -21,14 +21,20 @@ export function lwcRanges(td: TrainDevice, s: LwcShape, w: DevicePtr, mx: Device
   td.launch("lwc.cu", "lwc_ranges", warps(s.groups), 256, [ptr(mx), ptr(mn), ptr(w), i64(s.groups), i32(s.g)]);
 }
 
-/** Ŵ [groups·g] from w and the clip logits γ, β [groups] */
-export function lwcForward(td: TrainDevice, s: LwcShape, wq: DevicePtr, w: DevicePtr, mx: DevicePtr, mn: DevicePtr, gamma: DevicePtr, beta: DevicePtr): void {
-  td.launch("lwc.cu", "lwc_fwd", warps(s.groups), 256, [ptr(wq), ptr(w), ptr(mx), ptr(mn), ptr(gamma), ptr(beta), i64(s.groups), i32(s.g), i32(s.bits), i32(s.sym ? 1 : 0)]);
+/** Ŵ [groups·g] from w and the clip logits γ, β [groups], into wq (fp32) and / or wq16 (bf16 bits; 0: not written);
+ *  w16: w's exact bf16 copy (lwcWeightBf16), read instead of w when given */
+export function lwcForward(td: TrainDevice, s: LwcShape, wq: DevicePtr, w: DevicePtr, mx: DevicePtr, mn: DevicePtr, gamma: DevicePtr, beta: DevicePtr, wq16: DevicePtr = 0, w16: DevicePtr = 0): void {
+  td.launch("lwc.cu", "lwc_fwd", warps(s.groups), 256, [ptr(wq), ptr(wq16), ptr(w), ptr(w16), ptr(mx), ptr(mn), ptr(gamma), ptr(beta), i64(s.groups), i32(s.g), i32(s.bits), i32(s.sym ? 1 : 0)]);
 }
 
-/** dγ, dβ [groups] (written) from dŴ */
-export function lwcBackward(td: TrainDevice, s: LwcShape, dgamma: DevicePtr, dbeta: DevicePtr, dwq: DevicePtr, w: DevicePtr, mx: DevicePtr, mn: DevicePtr, gamma: DevicePtr, beta: DevicePtr): void {
-  td.launch("lwc.cu", "lwc_bwd", warps(s.groups), 256, [ptr(dgamma), ptr(dbeta), ptr(dwq), ptr(w), ptr(mx), ptr(mn), ptr(gamma), ptr(beta), i64(s.groups), i32(s.g), i32(s.bits), i32(s.sym ? 1 : 0)]);
+/** dγ, dβ [groups] (written) from dŴ (fp32, or bf16 with dwqBf16: the bf16 GEMM mode's dW); w16 as lwcForward */
+export function lwcBackward(td: TrainDevice, s: LwcShape, dgamma: DevicePtr, dbeta: DevicePtr, dwq: DevicePtr, w: DevicePtr, mx: DevicePtr, mn: DevicePtr, gamma: DevicePtr, beta: DevicePtr, dwqBf16 = false, w16: DevicePtr = 0): void {
+  td.launch("lwc.cu", "lwc_bwd", warps(s.groups), 256, [ptr(dgamma), ptr(dbeta), ptr(dwq), ptr(w), ptr(w16), ptr(mx), ptr(mn), ptr(gamma), ptr(beta), i64(s.groups), i32(s.g), i32(s.bits), i32(s.sym ? 1 : 0), i32(dwqBf16 ? 1 : 0)]);
+}
+
+/** w16 [n] (bf16) = w [n] rounded to nearest even; *inexact (uint32) |= 1 unless every value is a bf16 value */
+export function lwcWeightBf16(td: TrainDevice, w16: DevicePtr, w: DevicePtr, n: number, inexact: DevicePtr): void {
+  td.elementwise("lwc.cu", "lwc_w_bf16", n, [ptr(w16), ptr(w), i64(n), ptr(inexact)]);
 }
 
 /** dW [groups·g] (written) = dL/dW through the quantizer (lwc.ts inputGrad); dw must not alias dwq */

@@ -57,10 +57,10 @@ export function moeForward(td: TrainDevice, x: DevicePtr, router: DevicePtr, exp
   return cache;
 }
 
-/** dout [T, D] → dx [T, D] (written); onGrad(expert, part, dW) for experts that received tokens */
+/** dout [T, D] → dx [T, D] (written); onGrad(expert, part, dW) for experts that received tokens (dW bf16 with dw16) */
 export function moeBackward(
   td: TrainDevice, dout: DevicePtr, c: DevMoeCache, router: DevicePtr, experts: DevMlp[], T: number, D: number, F: number,
-  dwScratch: DevicePtr, dx: DevicePtr, onGrad: (expert: number, part: keyof DevMlp, dw: DevicePtr) => void,
+  dwScratch: DevicePtr, dx: DevicePtr, onGrad: (expert: number, part: keyof DevMlp, dw: DevicePtr) => void, dw16 = false,
 ): void {
   const E = experts.length;
   const k = c.topK;
@@ -78,7 +78,7 @@ export function moeBackward(
     td.launch("train_moe.cu", "row_dot_gathered", n, 128, [ptr(dot.ptr), ptr(dout), ptr(x.rows.ptr), ptr(x.out.ptr), i32(n), i32(D)]);
     const dots = td.download(dot);
     x.slots.forEach((s, i) => (dr[s] = dots[i]!));
-    mlpBackward(td, dOut.ptr, x.x.ptr, experts[e]!, actsOf(x.acts, n, F), n, D, F, scratch.ptr, dwScratch, dxe.ptr, (part, dw) => onGrad(e, part, dw));
+    mlpBackward(td, dOut.ptr, x.x.ptr, experts[e]!, actsOf(x.acts, n, F), n, D, F, scratch.ptr, dwScratch, dxe.ptr, (part, dw) => onGrad(e, part, dw), 0, undefined, dw16);
     td.launch("train_moe.cu", "scatter_add_scaled", n, 128, [ptr(dx), ptr(dxe.ptr), ptr(x.rows.ptr), ptr(NULL_PTR), i32(n), i32(D)]);
     td.free(dOut, dot, scratch, dxe);
   }
