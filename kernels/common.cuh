@@ -35,3 +35,17 @@ __device__ __forceinline__ float block_max(float v, float* scratch /* [32] */) {
   v = lane < nw ? scratch[lane] : -INFINITY;
   return warp_max(v);
 }
+
+// A row softmax's max and 1/Σ exp(z − max) over z[0, valid), one block per row (softmax.cu, train_softmax.cu)
+struct RowSoftmax {
+  float mx, inv;
+};
+__device__ __forceinline__ RowSoftmax row_softmax_stats(const float* z, int valid, float* scratch /* [32] */) {
+  float mx = -INFINITY;
+  for (int c = threadIdx.x; c < valid; c += blockDim.x) mx = fmaxf(mx, z[c]);
+  mx = block_max(mx, scratch);
+  float sum = 0.f;
+  for (int c = threadIdx.x; c < valid; c += blockDim.x) sum += expf(z[c] - mx);
+  sum = block_sum(sum, scratch);
+  return {mx, 1.f / sum};
+}

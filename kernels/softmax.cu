@@ -8,12 +8,7 @@ extern "C" __global__ void causal_softmax_rows(float* __restrict__ s, int rows, 
   if (r >= rows) return;
   const int valid = min(n, q0 + (r % Bq) + 1);
   float* z = s + (size_t)r * n;
-  float mx = -INFINITY;
-  for (int c = threadIdx.x; c < valid; c += blockDim.x) mx = fmaxf(mx, z[c]);
-  mx = block_max(mx, scratch);
-  float sum = 0.f;
-  for (int c = threadIdx.x; c < valid; c += blockDim.x) sum += expf(z[c] - mx);
-  sum = block_sum(sum, scratch);
-  const float inv = 1.f / sum;
+  const RowSoftmax st = row_softmax_stats(z, valid, scratch);
+  const float mx = st.mx, inv = st.inv;
   for (int c = threadIdx.x; c < n; c += blockDim.x) z[c] = c < valid ? expf(z[c] - mx) * inv : 0.f;
 }

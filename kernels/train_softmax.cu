@@ -8,13 +8,8 @@ extern "C" __global__ void causal_softmax_fwd(float* __restrict__ p, int rows, i
   if (r >= rows) return;
   const int valid = r % T + 1;
   float* z = p + (size_t)r * T;
-  float mx = -INFINITY;
-  for (int c = threadIdx.x; c < valid; c += blockDim.x) mx = fmaxf(mx, z[c]);
-  mx = block_max(mx, scratch);
-  float sum = 0.f;
-  for (int c = threadIdx.x; c < valid; c += blockDim.x) sum += expf(z[c] - mx);
-  sum = block_sum(sum, scratch);
-  const float inv = 1.f / sum;
+  const RowSoftmax st = row_softmax_stats(z, valid, scratch);
+  const float mx = st.mx, inv = st.inv;
   for (int c = threadIdx.x; c < T; c += blockDim.x) z[c] = c < valid ? expf(z[c] - mx) * inv : 0.f;
 }
 
@@ -52,13 +47,8 @@ extern "C" __global__ void causal_softmax_fwd_bf16(unsigned short* __restrict__ 
   const int valid = r % T + 1, lim = row_limit(r % T, T, bs);
   const float* z = s + (size_t)r * T;
   unsigned short* o = p16 + (size_t)r * T;
-  float mx = -INFINITY;
-  for (int c = threadIdx.x; c < valid; c += blockDim.x) mx = fmaxf(mx, z[c]);
-  mx = block_max(mx, scratch);
-  float sum = 0.f;
-  for (int c = threadIdx.x; c < valid; c += blockDim.x) sum += expf(z[c] - mx);
-  sum = block_sum(sum, scratch);
-  const float inv = 1.f / sum;
+  const RowSoftmax st = row_softmax_stats(z, valid, scratch);
+  const float mx = st.mx, inv = st.inv;
   for (int c = threadIdx.x; c < lim; c += blockDim.x) o[c] = c < valid ? f2bf(expf(z[c] - mx) * inv) : (unsigned short)0;
 }
 
