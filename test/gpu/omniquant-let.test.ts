@@ -9,7 +9,7 @@
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { actquant_backward, actquant_forward } from "../../src/nn/train/act-quant.js";
@@ -28,8 +28,7 @@ import { runOmniQuant, type OmniQuantOptions } from "../../src/passes/omniquant/
 import { BlockCheckpoints } from "../../src/pipeline/checkpoint.js";
 import { openCheckpoint } from "../../src/model/checkpoint.js";
 import { ACT_QUANT_KEY, actQuantConfig } from "../../src/model/act-quant-config.js";
-import { evaluateModel } from "../../src/eval/evaluate.js";
-import { writeTransformedCheckpoint } from "../../src/pipeline/write-checkpoint.js";
+import { cpuCudaPpl, cutAndResume } from "./omniquant-e2e.js";
 import { silent } from "../../src/util/events.js";
 import { compare, cudaOps, fmtErr, measured, noGpu, randn, seed } from "./helpers.js";
 
@@ -279,14 +278,7 @@ async function e2e(withLet: boolean): Promise<void> {
       assert.ok(sumD <= parTol * sumRef, `layer ${li}: parameters differ by ${(sumD / nl).toExponential(2)} on average (> ${parTol} of ${(sumRef / nl).toExponential(2)})`);
     }
     const rawConfig = { ...ckpt.rawConfig, [ACT_QUANT_KEY]: actQuantConfig(4) };
-    const ppl: number[] = [];
-    for (const [tag, res] of [["cpu", cpu], ["gpu", gpu]] as const) {
-      const dir = join(tmp, tag);
-      mkdirSync(dir);
-      await writeTransformedCheckpoint(ckpt, dir, (nm) => (res.weights.has(nm) ? { dtype: "F32", compute: async () => res.weights.get(nm)! } : undefined), { rawConfig });
-      const [r] = await evaluateModel(dir, [calib], { seqlen: 256, device: "cpu", maxWindows: 16 }, silent);
-      ppl.push(r!.ppl);
-    }
+    const ppl = await cpuCudaPpl(ckpt, tmp, [cpu, gpu], calib, rawConfig);
     assert.deepEqual([...gpu.weights.keys()].sort(), [...cpu.weights.keys()].sort(), "the cuda run writes the same tensors (Linears, + both norms per layer with LET)");
     console.log(`ppl ${tag0} (english-sample, 16 × 256): cpu ${ppl[0]!.toFixed(4)} cuda ${ppl[1]!.toFixed(4)}`);
     measured.push({ op: `e2e ${tag0} ppl`, seed: 0, err: `cpu ${ppl[0]!.toFixed(4)} cuda ${ppl[1]!.toFixed(4)}` });
@@ -306,11 +298,7 @@ test("cuda W4A4 --let run killed after 2 layers and resumed on cuda: same final 
   const ckpt = await openCheckpoint("fixtures/llama-t");
   try {
     const base: OmniQuantOptions = { wbits: 4, groupSize: 32, sym: false, calib: "fixtures/text/english-sample.txt", nsamples: 4, seqlen: 64, epochs: 1, seed: 2, lwcLr: 1e-2, abits: 4, let: true, device: "cuda" };
-    const full = await runOmniQuant(ckpt, { ...base, stateDir: join(tmp, "a") }, silent);
-    const cut = await runOmniQuant(ckpt, { ...base, stateDir: join(tmp, "b"), stopAfterLayers: 2 }, silent);
-    assert.equal(cut.complete, false);
-    const resumed = await runOmniQuant(ckpt, { ...base, stateDir: join(tmp, "b") }, silent);
-    assert.deepEqual(resumed.resumed, [0, 1]);
+    const { full, resumed } = await cutAndResume(ckpt, tmp, base);
     assert.ok([...full.weights.keys()].some((n) => n.endsWith("post_attention_layernorm.weight")), "norms are written");
     for (const [n, w] of full.weights) assert.deepEqual(resumed.weights.get(n), w, `${n} differs after resume`);
   } finally {

@@ -5,7 +5,7 @@
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { attention_backward, attention_forward } from "../../src/nn/train/attention.js";
@@ -25,8 +25,7 @@ import { CudaLayerTrainer } from "../../src/passes/omniquant/cuda-trainer.js";
 import type { LinearSlot } from "../../src/passes/omniquant/block-weights.js";
 import { BlockCheckpoints } from "../../src/pipeline/checkpoint.js";
 import { openCheckpoint } from "../../src/model/checkpoint.js";
-import { evaluateModel } from "../../src/eval/evaluate.js";
-import { writeTransformedCheckpoint } from "../../src/pipeline/write-checkpoint.js";
+import { cpuCudaPpl, cutAndResume } from "./omniquant-e2e.js";
 import { silent } from "../../src/util/events.js";
 import { compare, cudaOps, fmtErr, measured, noGpu, randn, seed } from "./helpers.js";
 
@@ -406,14 +405,7 @@ for (const [name, augLoss] of [["llama-t", false], ["moe-t", false], ["llama-t",
     console.log(`γ/β: ${n} values, ${moved} moved from init, max |Δ| cpu vs cuda ${maxD.toExponential(3)}, ${over} with |Δ| > 1e-3`);
     measured.push({ op: `e2e ${name}${augLoss ? " aug" : ""} γ/β`, seed: 0, err: `max|Δ| ${maxD.toExponential(3)}, ${over}/${n} > 1e-3` });
     assert.ok(moved > n / 2, "training moved most clip logits");
-    const ppl: number[] = [];
-    for (const [tag, res] of [["cpu", cpu], ["gpu", gpu]] as const) {
-      const dir = join(tmp, tag);
-      mkdirSync(dir);
-      await writeTransformedCheckpoint(ckpt, dir, (nm) => (res.weights.has(nm) ? { dtype: "F32", compute: async () => res.weights.get(nm)! } : undefined));
-      const [r] = await evaluateModel(dir, [calib], { seqlen: 256, device: "cpu", maxWindows: 16 }, silent);
-      ppl.push(r!.ppl);
-    }
+    const ppl = await cpuCudaPpl(ckpt, tmp, [cpu, gpu], calib);
     console.log(`ppl (english-sample, 16 × 256): cpu ${ppl[0]!.toFixed(4)} cuda ${ppl[1]!.toFixed(4)}`);
     measured.push({ op: `e2e ${name}${augLoss ? " aug" : ""} ppl`, seed: 0, err: `cpu ${ppl[0]!.toFixed(4)} cuda ${ppl[1]!.toFixed(4)}` });
     assert.ok(Math.abs(ppl[0]! - ppl[1]!) <= 2e-3 * ppl[0]!, "ppl within 0.2%");
@@ -429,11 +421,7 @@ test("cuda run killed after 2 layers and resumed (on cuda): same final weights a
   const ckpt = await openCheckpoint("fixtures/llama-t");
   try {
     const base: OmniQuantOptions = { wbits: 3, groupSize: 32, sym: false, calib: "fixtures/text/english-sample.txt", nsamples: 4, seqlen: 64, epochs: 1, seed: 2, lwcLr: 1e-2, device: "cuda" };
-    const full = await runOmniQuant(ckpt, { ...base, stateDir: join(tmp, "a") }, silent);
-    const cut = await runOmniQuant(ckpt, { ...base, stateDir: join(tmp, "b"), stopAfterLayers: 2 }, silent);
-    assert.equal(cut.complete, false);
-    const resumed = await runOmniQuant(ckpt, { ...base, stateDir: join(tmp, "b") }, silent);
-    assert.deepEqual(resumed.resumed, [0, 1]);
+    const { full, resumed } = await cutAndResume(ckpt, tmp, base);
     for (const [n, w] of full.weights) assert.deepEqual(resumed.weights.get(n), w, `${n} differs after resume`);
   } finally {
     await ckpt.weights.close();
